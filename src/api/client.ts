@@ -1,0 +1,294 @@
+import http from 'node:http';
+import https from 'node:https';
+import got, { type Got, RequestError, type Response } from 'got';
+import { AbortError, ApiError, MalformedResponseError, NetworkError, UsageError } from '../errors.js';
+import { backoffDelay, parseRetryAfter, RateGate, sleep } from '../retry.js';
+import type { Asset, MediaType } from '../types.js';
+import { isMediaType, MEDIA_TYPES } from '../types.js';
+import { parseAsset, type SkippedItem } from './parse.js';
+
+export const DEFAULT_BASE_URL = 'https://api.useapi.net';
+export const MAX_OFFSET = 1000;
+export const MAX_LIMIT = 50;
+
+export interface ClientOptions {
+  /** The useapi.net API token. Sent only in the Authorization header; never printed. */
+  token: string;
+  /** @default 'https://api.useapi.net' */
+  baseUrl?: string | undefined;
+  /** Milliseconds to wait for the answer of one request. @default 30_000 */
+  timeoutMs?: number | undefined;
+  /** Retries of one request after a 429, 5xx, malformed answer or network error. @default 5 */
+  retries?: number | undefined;
+  /** Longest `Retry-After` obeyed, in ms; a longer one is capped to this. @default 60_000 */
+  maxRetryAfterMs?: number | undefined;
+  /** Base of the exponential backoff, in ms. @default 500 */
+  backoffBaseMs?: number | undefined;
+  /** The gate shared with downloads so a 429 slows every worker. @default a new RateGate */
+  gate?: RateGate | undefined;
+  /** Called before each retry; for progress output. */
+  onRetry?: ((info: RetryInfo) => void) | undefined;
+}
+
+export interface RetryInfo {
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface ListPageParams {
+  offset: number;
+  limit: number;
+  email?: string | undefined;
+  mediaType?: MediaType | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ListPage {
+  /** Valid assets, in the API's order. */
+  assets: Asset[];
+  /** Length of the array the API answered, valid or not: a page is short when this is below `limit`. */
+  rawCount: number;
+  /** The id of every item answered, valid or not, in order (undefined where an item had none). */
+  rawIds: (string | undefined)[];
+  /** Items that could not be used, with the reason. */
+  skipped: SkippedItem[];
+}
+
+export interface GetAssetParams {
+  email?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface AssetsClient {
+  /** One page of `GET /v1/runwayml/assets/`. */
+  listPage(params: ListPageParams): Promise<ListPage>;
+  /** `GET /v1/runwayml/assets/{assetId}`: one asset with fresh URLs. 404 (ApiError) when it is gone. */
+  getAsset(assetId: string, params?: GetAssetParams): Promise<Asset>;
+  /** The rate gate this client obeys; pass it to downloads so they slow down together. */
+  readonly gate: RateGate;
+  /** Requests sent, retries included. */
+  readonly requestCount: number;
+  /** Closes idle keep-alive sockets. */
+  close(): void;
+}
+
+function validateToken(token: unknown): string {
+  if (typeof token !== 'string' || token.trim() === '') {
+    throw new UsageError('No API token: set USEAPI_TOKEN to your useapi.net token (see README, "Token")');
+  }
+  // A newline in a header value would be a header injection; got would throw with the value in the message.
+  if (/[\s\u0000-\u001f\u007f]/.test(token.trim())) {
+    throw new UsageError('The API token contains whitespace or control characters; check USEAPI_TOKEN');
+  }
+  return token.trim();
+}
+
+function validateBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new UsageError(`Expected \`base-url\` to be an http(s) URL, got "${baseUrl.slice(0, 100)}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`Expected \`base-url\` to be an http(s) URL, got "${baseUrl.slice(0, 100)}"`);
+  }
+  if (url.username || url.password) {
+    throw new UsageError('`base-url` must not carry credentials; use USEAPI_TOKEN');
+  }
+  return url;
+}
+
+export function validateListParams(params: ListPageParams): void {
+  const { offset, limit, email, mediaType } = params;
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
+    throw new UsageError(`Expected \`offset\` to be an integer from 0 to ${MAX_OFFSET}, got ${String(offset)}`);
+  }
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new UsageError(`Expected \`limit\` to be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
+  }
+  if (mediaType !== undefined && !isMediaType(mediaType)) {
+    throw new UsageError(`Expected \`mediaType\` to be one of ${MEDIA_TYPES.join(', ')}, got "${String(mediaType)}"`);
+  }
+  if (email !== undefined && (typeof email !== 'string' || email.trim() === '' || /[\s/]/.test(email))) {
+    throw new UsageError(`Expected \`email\` to be an account email, got "${String(email).slice(0, 100)}"`);
+  }
+}
+
+/** Makes a one-line, bounded excerpt of an API message; the API echoes input, never trust its length. */
+function oneLine(text: string, max = 300): string {
+  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+function apiMessage(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && 'error' in parsed) {
+      const error = (parsed as { error: unknown }).error;
+      if (typeof error === 'string') return oneLine(error);
+      if (error !== undefined) return oneLine(JSON.stringify(error));
+    }
+  } catch {
+    // Not JSON: the caller falls back to the status text.
+  }
+  return undefined;
+}
+
+const STATUS_HINTS: Record<number, string> = {
+  401: 'the API refused the token (401 Unauthorized); check USEAPI_TOKEN',
+  402: 'the useapi.net subscription has expired (402 Payment Required)',
+  403: 'the API refused access (403 Forbidden)',
+  404: 'not found (404)',
+  596: 'the Runway account is in an error state (596); check it on useapi.net',
+};
+
+function isHtml(response: Response<string>): boolean {
+  const type = String(response.headers['content-type'] ?? '');
+  return type.includes('text/html') || /^\s*<(!doctype|html)/i.test(response.body);
+}
+
+class RetryableFailure extends Error {
+  constructor(
+    readonly failure: Error,
+    readonly retryAfterMs?: number,
+  ) {
+    super(failure.message);
+  }
+}
+
+/** Creates a client for useapi.net's RunwayML assets endpoints. Validates the token and base URL at once. */
+export function createClient(options: ClientOptions): AssetsClient {
+  const token = validateToken(options.token);
+  const base = validateBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+  const {
+    timeoutMs = 30_000,
+    retries = 5,
+    maxRetryAfterMs = 60_000,
+    backoffBaseMs = 500,
+    gate = new RateGate(),
+    onRetry,
+  } = options;
+  const host = base.host;
+  const agent = {
+    http: new http.Agent({ keepAlive: true, maxSockets: 8 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 8 }),
+  };
+  const api: Got = got.extend({
+    prefixUrl: base.toString(),
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'runway-backup' },
+    responseType: 'text',
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    followRedirect: false,
+    agent,
+    timeout: { connect: Math.min(timeoutMs, 15_000), response: timeoutMs, socket: timeoutMs },
+  });
+  let requestCount = 0;
+
+  // One attempt: answers the parsed JSON, or throws RetryableFailure / a final error.
+  async function attempt(path: string, searchParams: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
+    await gate.wait(signal);
+    requestCount++;
+    let response: Response<string>;
+    try {
+      response = await api.get(path, { searchParams, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (signal?.aborted) throw new AbortError();
+      const code = error instanceof RequestError ? error.code : undefined;
+      throw new RetryableFailure(
+        new NetworkError(`Could not reach ${host}: ${code ?? (error as Error).message}`, { cause: error }),
+      );
+    }
+    const { statusCode } = response;
+    if (statusCode === 429) {
+      const wait = parseRetryAfter(response.headers['retry-after']);
+      const capped = wait === undefined ? undefined : Math.min(wait, maxRetryAfterMs);
+      if (capped !== undefined) gate.pause(capped);
+      throw new RetryableFailure(
+        new ApiError(429, `${host} kept rate-limiting the requests (429 Too Many Requests)`),
+        capped,
+      );
+    }
+    if (statusCode >= 500 && statusCode !== 596) {
+      throw new RetryableFailure(new ApiError(statusCode, `${host} answered ${statusCode} (server error)`));
+    }
+    if (statusCode < 200 || statusCode >= 300) {
+      const message = apiMessage(response.body);
+      const hint = STATUS_HINTS[statusCode] ?? `the API answered ${statusCode}`;
+      const text = statusCode === 400 ? `the API rejected the request (400): ${message ?? 'Bad Request'}` : hint;
+      throw new ApiError(statusCode, message && statusCode !== 400 ? `${text}: ${message}` : text);
+    }
+    if (isHtml(response)) {
+      throw new RetryableFailure(
+        new MalformedResponseError(`${host} answered an HTML page instead of JSON (HTTP ${statusCode})`),
+      );
+    }
+    try {
+      return JSON.parse(response.body) as unknown;
+    } catch (error) {
+      throw new RetryableFailure(
+        new MalformedResponseError(`${host} answered something that is not JSON (HTTP ${statusCode})`, {
+          cause: error,
+        }),
+      );
+    }
+  }
+
+  async function request(path: string, searchParams: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
+    for (let attemptNo = 1; ; attemptNo++) {
+      try {
+        return await attempt(path, searchParams, signal);
+      } catch (error) {
+        if (!(error instanceof RetryableFailure)) throw error;
+        if (attemptNo > retries) throw error.failure;
+        const delayMs = error.retryAfterMs ?? backoffDelay(attemptNo, { baseMs: backoffBaseMs });
+        onRetry?.({ attempt: attemptNo, delayMs, reason: error.failure.message });
+        await sleep(delayMs, signal);
+      }
+    }
+  }
+
+  return {
+    gate,
+    get requestCount() {
+      return requestCount;
+    },
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+    async listPage(params) {
+      validateListParams(params);
+      const search = new URLSearchParams({ offset: String(params.offset), limit: String(params.limit) });
+      if (params.email !== undefined) search.set('email', params.email);
+      if (params.mediaType !== undefined) search.set('mediaType', params.mediaType);
+      const body = await request('v1/runwayml/assets/', search, params.signal);
+      if (!Array.isArray(body)) {
+        throw new MalformedResponseError(`${host} answered JSON that is not a list of assets`);
+      }
+      const page: ListPage = { assets: [], rawCount: body.length, rawIds: [], skipped: [] };
+      body.forEach((item, index) => {
+        const parsed = parseAsset(item, index);
+        if (parsed.ok) page.assets.push(parsed.asset);
+        else page.skipped.push(parsed.skipped);
+        page.rawIds.push(parsed.ok ? parsed.asset.assetId : parsed.skipped.assetId);
+      });
+      return page;
+    },
+    async getAsset(assetId, params = {}) {
+      if (typeof assetId !== 'string' || assetId.trim() === '') {
+        throw new UsageError('Expected `assetId` to be a non-empty string');
+      }
+      const search = new URLSearchParams();
+      if (params.email !== undefined) search.set('email', params.email);
+      const body = await request(`v1/runwayml/assets/${encodeURIComponent(assetId)}`, search, params.signal);
+      const parsed = parseAsset(body, 0);
+      if (!parsed.ok) {
+        throw new MalformedResponseError(`${host} answered an unusable asset: ${parsed.skipped.reason}`);
+      }
+      return parsed.asset;
+    },
+  };
+}

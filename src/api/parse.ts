@@ -1,0 +1,87 @@
+import type { Asset, AssetMetadata, RawAsset } from '../types.js';
+
+/** Why an item of a page could not be used. Reported and skipped, never fatal. */
+export interface SkippedItem {
+  /** The item's position in its page. */
+  index: number;
+  /** The assetId when the item had one. */
+  assetId: string | undefined;
+  reason: string;
+}
+
+export type ParseResult = { ok: true; asset: Asset } | { ok: false; skipped: SkippedItem };
+
+function httpUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function finiteNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads width/height from either metadata shape the API has used. */
+function dimensions(metadata: AssetMetadata | undefined): { width?: number; height?: number } {
+  if (!metadata) return {};
+  const size = isRecord(metadata.size) ? metadata.size : undefined;
+  const dims = Array.isArray(metadata.dimensions) ? metadata.dimensions : undefined;
+  const width = finiteNumber(metadata.width) ?? finiteNumber(size?.width) ?? finiteNumber(dims?.[0]);
+  const height = finiteNumber(metadata.height) ?? finiteNumber(size?.height) ?? finiteNumber(dims?.[1]);
+  return { ...(width === undefined ? {} : { width }), ...(height === undefined ? {} : { height }) };
+}
+
+/**
+ * Validates one item of a listing. Only `assetId` (or `id`) and an http(s) `url` are required; every other field
+ * is taken when it has the right type and ignored otherwise.
+ */
+export function parseAsset(item: unknown, index: number): ParseResult {
+  if (!isRecord(item)) {
+    return { ok: false, skipped: { index, assetId: undefined, reason: 'item is not an object' } };
+  }
+  const raw = item as RawAsset;
+  const assetId = [raw.assetId, raw.id].find((v): v is string => typeof v === 'string' && v.trim() !== '');
+  if (assetId === undefined) {
+    return { ok: false, skipped: { index, assetId: undefined, reason: 'item has no assetId' } };
+  }
+  const url = httpUrl(raw.url);
+  if (url === undefined) {
+    return { ok: false, skipped: { index, assetId, reason: 'item has no usable url' } };
+  }
+  const previewUrls = Array.isArray(raw.previewUrls)
+    ? raw.previewUrls.map(httpUrl).filter((u): u is string => u !== undefined)
+    : [];
+  const metadata = isRecord(raw.metadata) ? (raw.metadata as AssetMetadata) : undefined;
+  const { width, height } = dimensions(metadata);
+  const fileSize = finiteNumber(raw.fileSize);
+  return {
+    ok: true,
+    asset: {
+      assetId,
+      id: optionalString(raw.id),
+      name: optionalString(raw.name),
+      mediaType: optionalString(raw.mediaType),
+      createdAt: optionalString(raw.createdAt),
+      fileSize: fileSize !== undefined && Number.isInteger(fileSize) && fileSize >= 0 ? fileSize : undefined,
+      fileExt: optionalString(raw.fileExtStandardized),
+      url,
+      previewUrls,
+      width,
+      height,
+      duration: finiteNumber(metadata?.duration),
+      raw,
+    },
+  };
+}

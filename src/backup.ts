@@ -1,0 +1,471 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { type AssetsClient, type ClientOptions, createClient } from './api/client.js';
+import { AbortError, ApiError, DiskError, DownloadError, RunwayBackupError, UsageError } from './errors.js';
+import { isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
+import { downloadFile } from './download.js';
+import { assetPaths, resolveInside } from './layout.js';
+import { acquireLock } from './lock.js';
+import { type FileRole, Manifest } from './manifest.js';
+import { iterateAssets, type ListingEvent, type WindowName } from './paginate.js';
+import { sanitizeMetadata } from './sidecar.js';
+import type { Asset, MediaType } from './types.js';
+import { isMediaType, MEDIA_TYPES } from './types.js';
+
+export interface BackupOptions {
+  /** useapi.net API token. */
+  token: string;
+  /** @default 'https://api.useapi.net' */
+  baseUrl?: string | undefined;
+  /** The output folder. Nothing is written outside it. */
+  out: string;
+  /** Account emails; each gets `<out>/<email>/` when there are several. @default [] (the only account) */
+  accounts?: string[] | undefined;
+  /** Media types to back up. @default every type */
+  mediaTypes?: MediaType[] | undefined;
+  /** Parallel downloads, 1..32. @default 4 */
+  concurrency?: number | undefined;
+  /** Also download every `previewUrls` entry. @default true */
+  previews?: boolean | undefined;
+  /** Write a JSON sidecar with the API's fields (no URLs) beside each asset. @default false */
+  metadata?: boolean | undefined;
+  /** List what would be downloaded; write nothing. @default false */
+  dryRun?: boolean | undefined;
+  /** Retries of one file or request for transient failures. @default 5 */
+  retries?: number | undefined;
+  /** Idle timeout of one request, in ms. @default 30_000 */
+  timeoutMs?: number | undefined;
+  /** Base of the retry backoff, in ms. @default 500 */
+  backoffBaseMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
+  onEvent?: ((event: BackupEvent) => void) | undefined;
+  /** Replace the API client (tests, custom transports). */
+  client?: AssetsClient | undefined;
+}
+
+/** One file of one asset, as planned. */
+export interface FileJob {
+  assetId: string;
+  name: string | undefined;
+  account: string | undefined;
+  role: FileRole;
+  index: number;
+  /** Relative to the output folder, POSIX separators. */
+  path: string;
+  /** Bytes expected, when the API says (main files only). */
+  expectedBytes: number | undefined;
+}
+
+export type BackupEvent =
+  | { type: 'listing'; account: string | undefined; event: ListingEvent }
+  | { type: 'asset'; asset: Asset; account: string | undefined }
+  | { type: 'file-start'; file: FileJob }
+  | { type: 'file-bytes'; file: FileJob; bytes: number }
+  | { type: 'file-done'; file: FileJob; bytes: number; resumedFrom: number; movedAside: string | undefined }
+  | { type: 'file-skipped'; file: FileJob; bytes: number }
+  | { type: 'file-failed'; file: FileJob; code: string; reason: string }
+  | { type: 'file-planned'; file: FileJob }
+  | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string };
+
+export interface BackupFailure {
+  assetId: string;
+  name: string | undefined;
+  path: string;
+  code: string;
+  reason: string;
+}
+
+export interface BackupSummary {
+  assetsSeen: number;
+  /** Assets whose every planned file is on disk, this run or before. */
+  assetsComplete: number;
+  filesDownloaded: number;
+  filesSkipped: number;
+  filesFailed: number;
+  /** Files `--dry-run` would download. */
+  filesPlanned: number;
+  bytesDownloaded: number;
+  /** Bytes of skipped files, already on disk. */
+  bytesSkipped: number;
+  seconds: number;
+  failures: BackupFailure[];
+  /** Items of the listing that were unusable (no id or url), reported and skipped. */
+  skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
+  /** Windows the API could not list to the end: more assets may exist than were seen. */
+  cappedWindows: { account: string | undefined; window: WindowName; seen: number }[];
+  listingRequests: number;
+  interrupted: boolean;
+  dryRun: boolean;
+}
+
+const DEFAULT_CONCURRENCY = 4;
+
+function validate(options: BackupOptions): { concurrency: number; types: MediaType[] } {
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+    throw new UsageError(`Expected \`concurrency\` to be an integer from 1 to 32, got ${String(concurrency)}`);
+  }
+  const types = options.mediaTypes ?? [...MEDIA_TYPES];
+  if (types.length === 0 || !types.every(isMediaType)) {
+    throw new UsageError(`Expected \`media-type\` to be a list of ${MEDIA_TYPES.join(', ')}`);
+  }
+  if (typeof options.out !== 'string' || options.out.trim() === '') {
+    throw new UsageError('Expected `out` to be a folder path');
+  }
+  return { concurrency, types: [...new Set(types)] };
+}
+
+/** The windows to walk: one unfiltered window when every type is wanted (it splits by itself when capped). */
+function windowsFor(types: MediaType[]): (MediaType | undefined)[] {
+  return types.length === MEDIA_TYPES.length ? [undefined] : types;
+}
+
+/**
+ * Backs up an account's media into `options.out`: lists every asset, downloads what the manifest does not prove
+ * done with a bounded pool, records each file only after it is verified and renamed. Never throws for a single
+ * file's failure (it is in `failures`); throws for what stops the whole run (bad options, the API refusing the
+ * listing, a full disk). On abort it stops taking work, flushes the manifest and returns with `interrupted`.
+ */
+export async function backup(options: BackupOptions): Promise<BackupSummary> {
+  const { concurrency, types } = validate(options);
+  const started = Date.now();
+  const out = path.resolve(options.out);
+  const accounts = options.accounts && options.accounts.length > 0 ? [...new Set(options.accounts)] : [undefined];
+  const perAccountFolders = accounts.length > 1;
+  const previews = options.previews ?? true;
+  const dryRun = options.dryRun ?? false;
+  const emit = options.onEvent ?? (() => {});
+  const clientOptions: ClientOptions = {
+    token: options.token,
+    baseUrl: options.baseUrl,
+    timeoutMs: options.timeoutMs,
+    retries: options.retries,
+    backoffBaseMs: options.backoffBaseMs,
+    onRetry: (info) => emit({ type: 'retry', file: undefined, ...info }),
+  };
+  const client = options.client ?? createClient(clientOptions);
+  const summary: BackupSummary = {
+    assetsSeen: 0,
+    assetsComplete: 0,
+    filesDownloaded: 0,
+    filesSkipped: 0,
+    filesFailed: 0,
+    filesPlanned: 0,
+    bytesDownloaded: 0,
+    bytesSkipped: 0,
+    seconds: 0,
+    failures: [],
+    skippedItems: [],
+    cappedWindows: [],
+    listingRequests: 0,
+    interrupted: false,
+    dryRun,
+  };
+
+  if (!dryRun) {
+    try {
+      await fs.mkdir(out, { recursive: true });
+      await fs.access(out, fs.constants.W_OK);
+    } catch (error) {
+      throw new UsageError(`Cannot write to the output folder ${out}: ${(error as NodeJS.ErrnoException).code}`, {
+        cause: error,
+      });
+    }
+  }
+  const release = dryRun ? async () => {} : await acquireLock(out);
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) controller.abort();
+  const signal = controller.signal;
+  let manifest: Manifest | undefined;
+  let fatal: unknown;
+
+  try {
+    manifest = await Manifest.load(out);
+    const limit = pLimit(concurrency);
+    // Backpressure: the lister stays at most this many assets ahead of the workers, so URLs are used soon after
+    // they are handed out and memory stays flat on large accounts.
+    const maxQueued = Math.max(64, concurrency * 16);
+    const waiters: (() => void)[] = [];
+    const wakeOne = (): void => waiters.shift()?.();
+    const tasks = new Set<Promise<void>>();
+    const queuedAssets = new Set<string>();
+    const claimed = new Map<string, string>();
+
+    for (const account of accounts) {
+      const relisted = createRelister(client, account, signal);
+      for (const mediaType of windowsFor(types)) {
+        if (signal.aborted) break;
+        const iterator = iterateAssets(client, {
+          email: account,
+          mediaType,
+          signal,
+          onEvent: (event) => {
+            if (event.type === 'capped' && !event.splitting) {
+              summary.cappedWindows.push({ account, window: event.window, seen: event.seen });
+            }
+            if (event.type === 'skipped') {
+              summary.skippedItems.push({ account, assetId: event.item.assetId, reason: event.item.reason });
+            }
+            emit({ type: 'listing', account, event });
+          },
+        });
+        for await (const asset of iterator) {
+          // Several windows of one account can return the same asset; the manifest key is global.
+          if (queuedAssets.has(asset.assetId)) continue;
+          queuedAssets.add(asset.assetId);
+          if (asset.mediaType !== undefined && isMediaType(asset.mediaType) && !types.includes(asset.mediaType)) {
+            continue;
+          }
+          if (asset.mediaType !== undefined && !isMediaType(asset.mediaType) && types.length !== MEDIA_TYPES.length) {
+            continue;
+          }
+          summary.assetsSeen++;
+          emit({ type: 'asset', asset, account });
+          const jobs = planFiles(asset, account, perAccountFolders, previews, out, claimed);
+          if (dryRun) {
+            for (const job of jobs) {
+              const done = await isDone(manifest, job, out);
+              if (done !== undefined) {
+                summary.filesSkipped++;
+                summary.bytesSkipped += done;
+              } else {
+                summary.filesPlanned++;
+                emit({ type: 'file-planned', file: job });
+              }
+            }
+            continue;
+          }
+          while (limit.pendingCount + limit.activeCount >= maxQueued && !signal.aborted) {
+            await new Promise<void>((resolve) => waiters.push(resolve));
+          }
+          if (signal.aborted) break;
+          const task = limit(() => processAsset(asset, account, jobs, relisted)).finally(() => {
+            tasks.delete(task);
+            wakeOne();
+          });
+          tasks.add(task);
+        }
+      }
+    }
+    await Promise.all(tasks);
+  } catch (error) {
+    if (!(error instanceof AbortError) && fatal === undefined) fatal = error;
+    controller.abort();
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    summary.listingRequests = client.requestCount;
+    if (!options.client) client.close();
+    try {
+      if (manifest && !dryRun) await manifest.flush();
+    } catch (error) {
+      fatal ??= isDiskError(error) ? toDiskError(error, 'the manifest') : error;
+    } finally {
+      manifest?.close();
+      await release();
+    }
+  }
+  summary.seconds = (Date.now() - started) / 1000;
+  if (fatal !== undefined) throw fatal;
+  summary.interrupted = options.signal?.aborted ?? false;
+  return summary;
+
+  async function processAsset(
+    asset: Asset,
+    account: string | undefined,
+    jobs: FileJob[],
+    relisted: Relister,
+  ): Promise<void> {
+    const m = manifest!;
+    m.upsertAsset({
+      assetId: asset.assetId,
+      id: asset.id,
+      name: asset.name,
+      mediaType: asset.mediaType,
+      createdAt: asset.createdAt,
+      fileSize: asset.fileSize,
+      account,
+    });
+    let complete = true;
+    for (const job of jobs) {
+      if (signal.aborted) return;
+      const done = await isDone(m, job, out);
+      if (done !== undefined) {
+        summary.filesSkipped++;
+        summary.bytesSkipped += done;
+        emit({ type: 'file-skipped', file: job, bytes: done });
+        continue;
+      }
+      emit({ type: 'file-start', file: job });
+      try {
+        const result = await downloadFile({
+          dest: resolveInside(out, job.path),
+          url: urlOf(asset, job) ?? asset.url,
+          assetId: asset.assetId,
+          key: `${job.role}-${job.index}`,
+          expectedSize: job.expectedBytes,
+          refreshUrl: async () => {
+            const fresh = await relisted.fresh(asset.assetId);
+            const url = urlOf(fresh, job);
+            if (!url) throw new DownloadError('ERR_ASSET_GONE', 'the file is no longer listed', { retryable: false });
+            return url;
+          },
+          signal,
+          gate: client.gate,
+          retries: options.retries,
+          timeoutMs: options.timeoutMs,
+          backoffBaseMs: options.backoffBaseMs,
+          onBytes: (bytes) => {
+            summary.bytesDownloaded += bytes;
+            emit({ type: 'file-bytes', file: job, bytes });
+          },
+          onRetry: (info) => emit({ type: 'retry', file: job, ...info }),
+        });
+        m.recordFile(asset.assetId, {
+          role: job.role,
+          index: job.index,
+          path: job.path,
+          bytes: result.bytes,
+          sha256: result.sha256,
+          status: 'done',
+          completedAt: new Date().toISOString(),
+        });
+        summary.filesDownloaded++;
+        emit({
+          type: 'file-done',
+          file: job,
+          bytes: result.bytes,
+          resumedFrom: result.resumedFrom,
+          movedAside: result.movedAside,
+        });
+      } catch (error) {
+        if (signal.aborted || error instanceof AbortError) return;
+        if (error instanceof DiskError) {
+          fatal ??= error;
+          controller.abort();
+          return;
+        }
+        complete = false;
+        const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNKNOWN';
+        const reason = describe(error);
+        summary.filesFailed++;
+        summary.failures.push({ assetId: asset.assetId, name: asset.name, path: job.path, code, reason });
+        emit({ type: 'file-failed', file: job, code, reason });
+      }
+    }
+    let sidecar: string | undefined;
+    if (options.metadata && complete) {
+      sidecar = assetPaths(asset, { account: perAccountFolders ? account : undefined }).sidecar;
+      try {
+        await writeFileAtomic(resolveInside(out, sidecar), `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`);
+      } catch (error) {
+        if (isDiskError(error)) {
+          fatal ??= toDiskError(error, sidecar);
+          controller.abort();
+          return;
+        }
+        throw error;
+      }
+    }
+    if (complete) {
+      summary.assetsComplete++;
+      m.setStatus(asset.assetId, 'complete', sidecar);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ApiError && error.status === 404) return 'the asset was deleted on Runway (404)';
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}
+
+function urlOf(asset: Asset, job: FileJob): string | undefined {
+  return job.role === 'main' ? asset.url : asset.previewUrls[job.index - 1];
+}
+
+function planFiles(
+  asset: Asset,
+  account: string | undefined,
+  perAccountFolders: boolean,
+  previews: boolean,
+  out: string,
+  claimed: Map<string, string>,
+): FileJob[] {
+  // Two assets whose ids share their first 8 characters would get the same path: lengthen the id until unique.
+  let paths = assetPaths(asset, { account: perAccountFolders ? account : undefined });
+  for (const idLength of [12, 16, 36]) {
+    const clash = [paths.main, ...paths.previews].some((p) => {
+      const owner = claimed.get(p);
+      return owner !== undefined && owner !== asset.assetId;
+    });
+    if (!clash) break;
+    paths = assetPaths(asset, { account: perAccountFolders ? account : undefined, idLength });
+  }
+  const base = { assetId: asset.assetId, name: asset.name, account };
+  const jobs: FileJob[] = [
+    { ...base, role: 'main', index: 0, path: paths.main, expectedBytes: asset.fileSize },
+  ];
+  if (previews) {
+    paths.previews.forEach((p, i) => {
+      jobs.push({ ...base, role: 'preview', index: i + 1, path: p, expectedBytes: undefined });
+    });
+  }
+  for (const job of jobs) {
+    resolveInside(out, job.path); // throws UnsafePathError rather than ever writing outside `out`
+    claimed.set(job.path, asset.assetId);
+  }
+  return jobs;
+}
+
+/** Bytes on disk when the manifest records the file done and the disk confirms the exact size; else undefined. */
+async function isDone(manifest: Manifest, job: FileJob, out: string): Promise<number | undefined> {
+  const record = manifest.doneFile(job.assetId, job.role, job.index);
+  if (!record) return undefined;
+  try {
+    const stat = await fs.stat(resolveInside(out, record.path));
+    return stat.isFile() && stat.size === record.bytes ? record.bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Relister {
+  /** The asset with fresh URLs: from the single-asset endpoint, else from a new listing. */
+  fresh(assetId: string): Promise<Asset>;
+}
+
+/** Fresh URLs for expired ones. The re-listing fallback is shared by all workers and reused for a minute. */
+function createRelister(client: AssetsClient, account: string | undefined, signal: AbortSignal): Relister {
+  let listing: { at: number; assets: Promise<Map<string, Asset>> } | undefined;
+  const relist = (): Promise<Map<string, Asset>> => {
+    if (!listing || Date.now() - listing.at > 60_000) {
+      const assets = (async () => {
+        const map = new Map<string, Asset>();
+        for await (const asset of iterateAssets(client, { email: account, signal })) map.set(asset.assetId, asset);
+        return map;
+      })();
+      assets.catch(() => {});
+      listing = { at: Date.now(), assets };
+    }
+    return listing.assets;
+  };
+  return {
+    async fresh(assetId) {
+      try {
+        return await client.getAsset(assetId, { email: account, signal });
+      } catch (error) {
+        if (signal.aborted) throw new AbortError();
+        if (error instanceof ApiError && error.status === 401) throw error;
+      }
+      const found = (await relist()).get(assetId);
+      if (!found) {
+        throw new DownloadError('ERR_ASSET_GONE', 'the asset was deleted on Runway', { retryable: false, status: 404 });
+      }
+      return found;
+    },
+  };
+}

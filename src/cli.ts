@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runBackup } from './commands/backup.js';
+import { runDemo } from './commands/demo.js';
+import { runList } from './commands/list.js';
+import { runSimulate } from './commands/simulate.js';
+import { RunwayBackupError, UsageError } from './errors.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+export const HELP = `runway-backup: back up a RunwayML account's media through useapi.net, resumably.
+
+Usage:
+  runway-backup backup  [--out DIR] [--email E]... [--media-type video,image,audio] [--concurrency N]
+                        [--no-previews] [--metadata] [--dry-run] [--config FILE] [--base-url URL]
+                        [--json] [--quiet]
+  runway-backup list    [--email E] [--media-type T] [--json] [--base-url URL]
+  runway-backup demo    [--out DIR]
+  runway-backup simulate [--port N] [--assets N]
+
+The token comes from the environment variable USEAPI_TOKEN; the base URL from --base-url or USEAPI_BASE_URL.
+Exit codes: 0 done, 1 some files failed, 2 bad usage or config, 3 the API refused, 4 the API could not be
+reached or answered garbage, 130 interrupted.`;
+
+function version(): string {
+  const file = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** Exit code of a finished command; thrown errors are mapped in `main`. */
+export type CommandResult = number;
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'backup':
+      return runBackup(rest);
+    case 'list':
+      return runList(rest);
+    case 'demo':
+      return runDemo(rest);
+    case 'simulate':
+      return runSimulate(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${HELP}\n`);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    case '-v':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return EXIT.ok;
+    default:
+      throw new UsageError(`Unknown command "${command.slice(0, 40)}"; try --help`);
+  }
+}
+
+/** One line for any error: the message of our own errors, a generic line (no stack) for anything else. */
+function errorLine(error: unknown): string {
+  if (error instanceof RunwayBackupError) return error.message;
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return `unexpected error: ${message}`;
+}
+
+async function main(): Promise<void> {
+  // parseArgs-style errors from inside commands are turned into UsageError there; anything escaping is one line.
+  try {
+    process.exitCode = await run(process.argv.slice(2));
+  } catch (error) {
+    const token = process.env.USEAPI_TOKEN;
+    let line = errorLine(error);
+    if (token && token.length >= 4) line = line.split(token).join('***');
+    process.stderr.write(`runway-backup: ${line}\n`);
+    if (process.env.RUNWAY_BACKUP_DEBUG && error instanceof Error && error.stack) {
+      process.stderr.write(`${token ? error.stack.split(token).join('***') : error.stack}\n`);
+    }
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+await main();

@@ -1,0 +1,87 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+import { isMediaType, MEDIA_TYPES, type MediaType } from './types.js';
+
+/** The fields of `downloads.json`. Every field is optional; see downloads.example.json. */
+export interface FileConfig {
+  /** Output folder; relative paths are relative to the config file's folder. */
+  out?: string;
+  /** Account emails (useapi.net needs one when several accounts are configured). */
+  accounts?: string[];
+  mediaTypes?: MediaType[];
+  concurrency?: number;
+  previews?: boolean;
+  metadata?: boolean;
+  baseUrl?: string;
+  retries?: number;
+  timeoutSeconds?: number;
+}
+
+type FieldCheck = (value: unknown) => string | undefined;
+
+const isStringList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string' && v.trim() !== '');
+
+const integerIn =
+  (min: number, max: number): FieldCheck =>
+  (value) =>
+    Number.isInteger(value) && (value as number) >= min && (value as number) <= max
+      ? undefined
+      : `an integer from ${min} to ${max}`;
+
+const FIELDS: Record<keyof FileConfig, FieldCheck> = {
+  out: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a folder path'),
+  accounts: (v) => (isStringList(v) ? undefined : 'a list of emails'),
+  mediaTypes: (v) =>
+    Array.isArray(v) && v.length > 0 && v.every(isMediaType) ? undefined : `a list of ${MEDIA_TYPES.join(', ')}`,
+  concurrency: integerIn(1, 32),
+  previews: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
+  metadata: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
+  baseUrl: (v) => (typeof v === 'string' && /^https?:\/\//.test(v) ? undefined : 'an http(s) URL'),
+  retries: integerIn(0, 20),
+  timeoutSeconds: integerIn(1, 3600),
+};
+
+/**
+ * Reads and validates a config file. Keys starting with `//` are comments. Unknown keys are errors, so that a
+ * typo (`mediatypes`) cannot silently back up everything; a `token` key is refused so the token stays in the
+ * environment.
+ */
+export async function loadConfigFile(file: string): Promise<FileConfig> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code;
+    throw new ConfigError(`Cannot read config file ${file}: ${why}`, { cause: error });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Config file ${file} is not valid JSON: ${(error as Error).message.split('\n')[0]}`, {
+      cause: error,
+    });
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`Config file ${file} must hold a JSON object`);
+  }
+  const config: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key.startsWith('//') || key === '$schema') continue;
+    if (key === 'token' || key === 'apiToken') {
+      throw new ConfigError(`Config file ${file}: do not put the token in a file; set USEAPI_TOKEN instead`);
+    }
+    if (!Object.hasOwn(FIELDS, key)) {
+      const known = Object.keys(FIELDS).join(', ');
+      throw new ConfigError(`Config file ${file}: unknown field "${key.slice(0, 60)}" (known: ${known})`);
+    }
+    const problem = FIELDS[key as keyof FileConfig](value);
+    if (problem) throw new ConfigError(`Config file ${file}: \`${key}\` must be ${problem}`);
+    config[key] = value;
+  }
+  if (typeof config.out === 'string') config.out = path.resolve(path.dirname(path.resolve(file)), config.out);
+  return config as FileConfig;
+}

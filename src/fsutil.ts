@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DiskError } from './errors.js';
+
+const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE']);
+
+/** True for the errors that no retry can fix because the disk or folder refuses writes. */
+export function isDiskError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && DISK_CODES.has(code);
+}
+
+export function toDiskError(error: NodeJS.ErrnoException, what: string): DiskError {
+  const reason =
+    error.code === 'ENOSPC' || error.code === 'EDQUOT'
+      ? 'the disk is full'
+      : error.code === 'EROFS'
+        ? 'the file system is read-only'
+        : error.code === 'EACCES' || error.code === 'EPERM'
+          ? 'permission denied'
+          : (error.code ?? 'I/O error');
+  return new DiskError(`Cannot write ${what}: ${reason} (${error.code})`, { cause: error });
+}
+
+/** fsyncs a directory so that a rename inside it survives a power cut. Not supported everywhere; best effort. */
+export async function syncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some file systems refuse fsync on directories; the rename itself is still atomic.
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Writes `data` to `file` so that a crash at any instant leaves either the old or the new content: a temp file in
+ * the same folder, fsync, rename over, fsync the folder.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await syncDir(dir);
+}
+
+/** Size of a regular file, or undefined when it does not exist or is not a regular file. */
+export async function fileSize(file: string): Promise<number | undefined> {
+  try {
+    const stat = await fs.stat(file);
+    return stat.isFile() ? stat.size : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** A name beside `file` that does not exist yet: `stem.<tag>-<n>.ext`. */
+export async function freeSibling(file: string, tag: string): Promise<string> {
+  const ext = path.extname(file);
+  const stem = file.slice(0, file.length - ext.length);
+  for (let n = 1; ; n++) {
+    const candidate = `${stem}.${tag}-${n}${ext}`;
+    if ((await fileSize(candidate)) === undefined) {
+      try {
+        await fs.lstat(candidate);
+      } catch {
+        return candidate;
+      }
+    }
+  }
+}

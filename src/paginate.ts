@@ -1,0 +1,172 @@
+import type { AssetsClient, ListPage } from './api/client.js';
+import { MAX_LIMIT, MAX_OFFSET } from './api/client.js';
+import type { SkippedItem } from './api/parse.js';
+import { AbortError, UsageError } from './errors.js';
+import type { Asset, MediaType } from './types.js';
+import { isMediaType, MEDIA_TYPES } from './types.js';
+
+/** A window is one offset range the API can walk: all media types, or one of them. */
+export type WindowName = MediaType | 'all';
+
+export type ListingEvent =
+  | { type: 'page'; window: WindowName; offset: number; rawCount: number; fresh: number }
+  | { type: 'skipped'; window: WindowName; offset: number; item: SkippedItem }
+  | { type: 'drift'; window: WindowName; offset: number; reread: number }
+  | { type: 'capped'; window: WindowName; seen: number; splitting: boolean }
+  | { type: 'request-limit'; window: WindowName; requests: number };
+
+export interface IterateOptions {
+  /** The account, required by the API when several are configured. */
+  email?: string | undefined;
+  /** Only this media type. Without it every type is listed, with per-type windows when the full one is capped. */
+  mediaType?: MediaType | undefined;
+  /** Items per request, 1..50. @default 50 */
+  pageSize?: number | undefined;
+  /** Safety stop on page requests for the whole walk, so a misbehaving API cannot keep us looping. @default 200 */
+  maxRequests?: number | undefined;
+  /** Walk one window per media type when the unfiltered window is capped. @default true */
+  splitWhenCapped?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  /** Reports pages, skipped items, drift and capped windows as they happen. */
+  onEvent?: ((event: ListingEvent) => void) | undefined;
+}
+
+/**
+ * Yields every asset of the account once, newest first, walking useapi.net's offset window (offsets 0..1000,
+ * pages of at most 50).
+ *
+ * Consecutive pages overlap by one item (offsets 0, 49, 98, ...): the last id of a page must reappear in the next.
+ * When it does not, assets were deleted while walking and every later item shifted towards offset 0, so the page
+ * before is read again and nothing shifted over the boundary is lost. Additions shift items the other way and are
+ * caught by deduplication by assetId. The next page is requested before the current one is handed out (a lookahead
+ * of one), and leaving the loop (`break`, an error, the signal) cancels what is still in flight.
+ */
+export async function* iterateAssets(client: AssetsClient, options: IterateOptions = {}): AsyncGenerator<Asset> {
+  const { email, mediaType, pageSize = MAX_LIMIT, maxRequests = 200, splitWhenCapped = true, onEvent } = options;
+  if (!Number.isInteger(pageSize) || pageSize < 2 || pageSize > MAX_LIMIT) {
+    // 2, not 1: a page must hold the overlap item plus at least one new one.
+    throw new UsageError(`Expected \`pageSize\` to be an integer from 2 to ${MAX_LIMIT}, got ${String(pageSize)}`);
+  }
+  if (mediaType !== undefined && !isMediaType(mediaType)) {
+    throw new UsageError(`Expected \`mediaType\` to be one of ${MEDIA_TYPES.join(', ')}, got "${String(mediaType)}"`);
+  }
+  const controller = new AbortController();
+  const outer = options.signal;
+  const onOuterAbort = (): void => controller.abort();
+  if (outer?.aborted) throw new AbortError();
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const seen = new Set<string>();
+  const budget = { requests: 0, max: maxRequests };
+  try {
+    const first = yield* walkWindow(client, {
+      window: mediaType ?? 'all',
+      email,
+      mediaType,
+      pageSize,
+      seen,
+      budget,
+      signal: controller.signal,
+      onEvent,
+    });
+    if (first.capped) {
+      const splitting = mediaType === undefined && splitWhenCapped;
+      onEvent?.({ type: 'capped', window: mediaType ?? 'all', seen: seen.size, splitting });
+      if (splitting) {
+        for (const type of MEDIA_TYPES) {
+          const result = yield* walkWindow(client, {
+            window: type,
+            email,
+            mediaType: type,
+            pageSize,
+            seen,
+            budget,
+            signal: controller.signal,
+            onEvent,
+          });
+          if (result.capped) onEvent?.({ type: 'capped', window: type, seen: result.count, splitting: false });
+        }
+      }
+    }
+  } finally {
+    controller.abort();
+    outer?.removeEventListener('abort', onOuterAbort);
+  }
+  if (outer?.aborted) throw new AbortError();
+}
+
+interface WalkOptions {
+  window: WindowName;
+  email: string | undefined;
+  mediaType: MediaType | undefined;
+  pageSize: number;
+  seen: Set<string>;
+  budget: { requests: number; max: number };
+  signal: AbortSignal;
+  onEvent: ((event: ListingEvent) => void) | undefined;
+}
+
+interface WalkResult {
+  capped: boolean;
+  /** Items of this window, new or not. */
+  count: number;
+}
+
+async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGenerator<Asset, WalkResult> {
+  const { window, email, mediaType, pageSize, seen, budget, signal, onEvent } = options;
+  const windowIds = new Set<string>();
+  const fetchPage = (offset: number): Promise<ListPage> | undefined => {
+    if (budget.requests >= budget.max) return undefined;
+    budget.requests++;
+    const promise = client.listPage({ offset, limit: pageSize, email, mediaType, signal });
+    // A prefetched page may be abandoned on break; its rejection must not surface as unhandled.
+    promise.catch(() => {});
+    return promise;
+  };
+
+  function* fresh(page: ListPage, offset: number): Generator<Asset, number> {
+    let count = 0;
+    for (const item of page.skipped) onEvent?.({ type: 'skipped', window, offset, item });
+    for (const asset of page.assets) {
+      windowIds.add(asset.assetId);
+      if (seen.has(asset.assetId)) continue;
+      seen.add(asset.assetId);
+      count++;
+      yield asset;
+    }
+    return count;
+  }
+
+  let offset = 0;
+  let anchor: string | undefined;
+  let pending = fetchPage(0);
+  for (;;) {
+    if (pending === undefined) {
+      onEvent?.({ type: 'request-limit', window, requests: budget.requests });
+      return { capped: false, count: windowIds.size };
+    }
+    const page = await pending;
+    pending = undefined;
+    const full = page.rawCount >= pageSize;
+    const next = Math.min(offset + pageSize - 1, MAX_OFFSET);
+    // Lookahead: the next page is on its way while this one is consumed.
+    if (full && offset < MAX_OFFSET) pending = fetchPage(next);
+
+    if (anchor !== undefined && page.rawCount > 0 && !page.rawIds.includes(anchor)) {
+      // The previous page's last item did not come back: items were deleted above this offset and everything
+      // shifted left, so some items now sit before `offset`. Read the stretch just before it again.
+      const back = Math.max(0, offset - (pageSize - 1));
+      const reread = fetchPage(back);
+      if (reread !== undefined) {
+        const earlier = await reread;
+        const count = yield* fresh(earlier, back);
+        onEvent?.({ type: 'drift', window, offset, reread: count });
+      }
+    }
+    const count = yield* fresh(page, offset);
+    onEvent?.({ type: 'page', window, offset, rawCount: page.rawCount, fresh: count });
+    if (!full) return { capped: false, count: windowIds.size };
+    if (offset >= MAX_OFFSET) return { capped: true, count: windowIds.size };
+    anchor = page.rawIds.at(-1);
+    offset = next;
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * The simulated accounts and their assets. Everything is derived from a numeric seed, so a test can predict the
+ * catalog and a benchmark can rebuild the same one; later changes (new assets, deletions, new file versions) are
+ * deterministic too, given the same sequence of calls.
+ */
+import type { AssetMetadata, MediaType } from '../types.js';
+import { HOSTILE_NAMES, plausibleName } from './names.js';
+import { hashString, intBetween, mulberry32, pick, unitFor } from './prng.js';
+
+export type FileRole = 'main' | 'preview';
+
+/** One downloadable file of an asset. Mutable fields change through `Catalog.mutate`. */
+export interface SimFile {
+  readonly role: FileRole;
+  /** 0 for the main file; 0, 1, … for previews, in `previewUrls` order. */
+  readonly index: number;
+  readonly ext: string;
+  size: number;
+  /** Starts at 1; part of the content seed, the ETag and Last-Modified, so a new version is a new object. */
+  version: number;
+  /** Epoch milliseconds, whole seconds, because HTTP dates have no finer resolution. */
+  lastModified: number;
+}
+
+export interface SimAsset {
+  readonly email: string;
+  readonly userId: number;
+  readonly username: string;
+  readonly id: string;
+  readonly assetId: string;
+  readonly createdAt: string;
+  updatedAt: string;
+  /** `undefined` means the API item has no `name` field at all. */
+  readonly name: string | undefined;
+  readonly mediaType: MediaType;
+  readonly metadata: AssetMetadata;
+  readonly isUserUpload: boolean;
+  readonly private: boolean;
+  readonly favorite: boolean;
+  readonly taskId: string;
+  readonly parentAssetGroupId: string;
+  /** The main file first, then the previews. */
+  readonly files: SimFile[];
+}
+
+export interface SizeRange {
+  min: number;
+  max: number;
+}
+
+/** Relative weights of the media types; a type left out gets weight 0. */
+export interface MediaMix {
+  video?: number;
+  image?: number;
+  audio?: number;
+}
+
+export interface CatalogOptions {
+  /** @default 1 */
+  seed?: number;
+  /** One catalog per email, in this order. @default ['demo@example.com'] */
+  accounts?: readonly string[];
+  /** Assets generated per account. @default 120 */
+  assets?: number;
+  /** @default { video: 0.6, image: 0.3, audio: 0.1 } */
+  mediaMix?: MediaMix;
+  /** Main file sizes in bytes, inclusive. @default { min: 20_000, max: 200_000 } */
+  mainSize?: SizeRange;
+  /** Preview sizes in bytes, inclusive. @default { min: 2_000, max: 20_000 } */
+  previewSize?: SizeRange;
+  /** Forces sizes: a number applies to every main file; an object may also fix previews. */
+  fixedSizes?: number | { main?: number; preview?: number };
+  /** Cycle names through `HOSTILE_NAMES` instead of plausible ones. @default false */
+  hostileNames?: boolean;
+}
+
+interface ResolvedOptions {
+  seed: number;
+  accounts: readonly string[];
+  assets: number;
+  weights: readonly [number, number, number];
+  mainSize: SizeRange;
+  previewSize: SizeRange;
+  fixedMain: number | undefined;
+  fixedPreview: number | undefined;
+  hostileNames: boolean;
+}
+
+interface AccountState {
+  readonly email: string;
+  readonly userId: number;
+  readonly username: string;
+  readonly groupId: string;
+  readonly random: () => number;
+  /** Newest first, as the API lists them. */
+  assets: SimAsset[];
+  generated: number;
+  clock: number;
+}
+
+const MEDIA_ORDER: readonly MediaType[] = ['video', 'image', 'audio'];
+const START_TIME = Date.UTC(2026, 10, 1);
+const VIDEO_DIMENSIONS: readonly (readonly [number, number])[] = [
+  [1280, 768],
+  [768, 1280],
+  [1920, 1080],
+  [1080, 1920],
+  [1584, 672],
+  [1104, 832],
+];
+const IMAGE_DIMENSIONS: readonly (readonly [number, number])[] = [
+  [1280, 768],
+  [1024, 1024],
+  [1920, 1080],
+  [1080, 1920],
+  [2048, 2048],
+];
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  mp4: 'video/mp4',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  webp: 'image/webp',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+};
+
+/** The seed of a file's bytes; changes with every version. */
+export function fileSeed(asset: SimAsset, file: SimFile): string {
+  return `${asset.id}:${file.role}:${file.index}:v${file.version}`;
+}
+
+/** The strong ETag, quotes included. */
+export function fileEtag(asset: SimAsset, file: SimFile): string {
+  return `"${asset.id}-${file.role}-${file.index}-v${file.version}"`;
+}
+
+/** The CDN path of a file, without the signature. */
+export function filePath(asset: SimAsset, file: SimFile): string {
+  return `/cdn/${asset.id}/${file.role}-${file.index}.${file.ext}`;
+}
+
+export function contentTypeOf(ext: string): string {
+  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}
+
+export class Catalog {
+  readonly #options: ResolvedOptions;
+  readonly #accounts = new Map<string, AccountState>();
+  /** Both `id` and `assetId` point at the asset, so either can be looked up. */
+  readonly #byKey = new Map<string, SimAsset>();
+
+  constructor(options: CatalogOptions = {}) {
+    this.#options = resolveOptions(options);
+    for (const email of this.#options.accounts) {
+      const random = mulberry32(hashString(`${this.#options.seed}:${email.toLowerCase()}`));
+      const account: AccountState = {
+        email,
+        userId: intBetween(random, 100_000_000, 999_999_999),
+        username: email.split('@')[0]?.replace(/[^a-zA-Z0-9]/g, '_') || 'user',
+        groupId: uuidFrom(random),
+        random,
+        assets: [],
+        generated: 0,
+        clock: START_TIME,
+      };
+      this.#accounts.set(email.toLowerCase(), account);
+      this.add(email, this.#options.assets);
+    }
+  }
+
+  get emails(): readonly string[] {
+    return this.#options.accounts;
+  }
+
+  /** The configured spelling of `email`, matched case-insensitively, or undefined. */
+  accountOf(email: string): string | undefined {
+    return this.#accounts.get(email.toLowerCase())?.email;
+  }
+
+  /** The account's assets, newest first. The array is live; copy it before holding on to it. */
+  list(email: string): readonly SimAsset[] {
+    return this.#account(email).assets;
+  }
+
+  /** Looks an asset up by `assetId` or by its uuid `id`. */
+  find(key: string): SimAsset | undefined {
+    return this.#byKey.get(key);
+  }
+
+  /** Creates `count` assets newer than every existing one; returns them newest first. */
+  add(email: string, count: number): SimAsset[] {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`Expected \`count\` to be an integer >= 0, got ${count}`);
+    const account = this.#account(email);
+    const created: SimAsset[] = [];
+    for (let i = 0; i < count; i++) created.push(this.#generate(account));
+    created.reverse();
+    // concat, not unshift(...created): spreading tens of thousands of arguments overflows the stack.
+    account.assets = created.concat(account.assets);
+    return created;
+  }
+
+  /** Deletes an asset by `assetId` or `id`; returns it, or undefined when it did not exist. */
+  remove(key: string): SimAsset | undefined {
+    const asset = this.#byKey.get(key);
+    if (!asset) return undefined;
+    const list = this.#account(asset.email).assets;
+    list.splice(list.indexOf(asset), 1);
+    this.#byKey.delete(asset.id);
+    this.#byKey.delete(asset.assetId);
+    return asset;
+  }
+
+  /** Deletes the asset in the middle of the account's list, the spot that shifts the pages a client is walking. */
+  removeMiddle(email: string): SimAsset | undefined {
+    const list = this.#account(email).assets;
+    if (list.length < 3) return undefined;
+    const victim = list[Math.floor(list.length / 2)];
+    return victim ? this.remove(victim.assetId) : undefined;
+  }
+
+  /**
+   * Publishes a new version of one file: new bytes, ETag and Last-Modified. Without `size`, the size moves by a
+   * few hundred bytes unless sizes are fixed.
+   */
+  mutate(key: string, role: FileRole, index: number, size?: number): SimFile {
+    const asset = this.#byKey.get(key);
+    const file = asset?.files.find((f) => f.role === role && f.index === index);
+    if (!asset || !file) throw new RangeError(`No file ${role}-${index} for asset ${key}`);
+    file.version += 1;
+    file.lastModified += 60_000;
+    const fixed = role === 'main' ? this.#options.fixedMain : this.#options.fixedPreview;
+    if (size !== undefined) {
+      if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`Expected \`size\` to be an integer >= 0, got ${size}`);
+      file.size = size;
+    } else if (fixed === undefined) {
+      const draw = unitFor(`${this.#options.seed}:mutate:${fileSeed(asset, file)}`);
+      const delta = Math.floor(draw * 1024) - 512 || 1;
+      file.size = Math.max(1, file.size + delta);
+    }
+    const modified = new Date(file.lastModified).toISOString();
+    if (modified > asset.updatedAt) asset.updatedAt = modified;
+    return file;
+  }
+
+  #account(email: string): AccountState {
+    const account = this.#accounts.get(email.toLowerCase());
+    if (!account) throw new RangeError(`Unknown account ${email}`);
+    return account;
+  }
+
+  #generate(account: AccountState): SimAsset {
+    const options = this.#options;
+    const random = account.random;
+    const ordinal = account.generated++;
+    account.clock += intBetween(random, 1, 9) * 60_000 + intBetween(random, 0, 59_999);
+    let id = uuidFrom(random);
+    while (this.#byKey.has(id)) id = uuidFrom(random);
+    const mediaType = pickMediaType(random, options.weights);
+    const ext =
+      mediaType === 'video' ? 'mp4' : mediaType === 'image' ? pick(random, ['png', 'png', 'jpg']) : pick(random, ['mp3', 'mp3', 'wav']);
+    const isUserUpload = random() < 0.15;
+    const name = options.hostileNames
+      ? HOSTILE_NAMES[ordinal % HOSTILE_NAMES.length]
+      : plausibleName(random, mediaType, ext, isUserUpload);
+    const lastModified = Math.floor(account.clock / 1000) * 1000;
+    const mainSize = options.fixedMain ?? intBetween(random, options.mainSize.min, options.mainSize.max);
+    const files: SimFile[] = [{ role: 'main', index: 0, ext, size: mainSize, version: 1, lastModified }];
+    const previewCount = mediaType === 'video' ? intBetween(random, 1, 2) : mediaType === 'image' ? 1 : 0;
+    for (let index = 0; index < previewCount; index++) {
+      const size = options.fixedPreview ?? intBetween(random, options.previewSize.min, options.previewSize.max);
+      files.push({ role: 'preview', index, ext: index === 0 ? 'webp' : 'jpg', size, version: 1, lastModified });
+    }
+    const createdAt = new Date(account.clock).toISOString();
+    const prefix = `user:${account.userId}-runwayml:${account.email}`;
+    const asset: SimAsset = {
+      email: account.email,
+      userId: account.userId,
+      username: account.username,
+      id,
+      assetId: `${prefix}-asset:${id}`,
+      createdAt,
+      updatedAt: createdAt,
+      name,
+      mediaType,
+      // Alternate the two shapes the API has used, so both show up on every page.
+      metadata: makeMetadata(random, mediaType, ordinal % 2 === 0),
+      isUserUpload,
+      private: random() < 0.9,
+      favorite: random() < 0.1,
+      taskId: `${prefix}-task:${uuidFrom(random)}`,
+      parentAssetGroupId: account.groupId,
+      files,
+    };
+    this.#byKey.set(asset.id, asset);
+    this.#byKey.set(asset.assetId, asset);
+    return asset;
+  }
+}
+
+export function createCatalog(options: CatalogOptions = {}): Catalog {
+  return new Catalog(options);
+}
+
+function makeMetadata(random: () => number, mediaType: MediaType, legacy: boolean): AssetMetadata {
+  if (mediaType === 'audio') {
+    const duration = Math.round((1 + random() * 59) * 1000) / 1000;
+    return legacy ? { duration } : { duration, hasAudio: true };
+  }
+  const [width, height] = pick(random, mediaType === 'video' ? VIDEO_DIMENSIONS : IMAGE_DIMENSIONS);
+  if (mediaType === 'image') {
+    return legacy ? { dimensions: [width, height], size: { width, height } } : { width, height, hasAlphaChannel: false };
+  }
+  const frameRate = pick(random, [24, 30]);
+  const duration = Math.round((pick(random, [5, 10]) + random() * 0.1) * 1000) / 1000;
+  return legacy
+    ? { frameRate, duration, dimensions: [width, height], size: { width, height } }
+    : { frameRate, duration, width, height, hasAlphaChannel: false, hasAudio: random() < 0.5 };
+}
+
+function pickMediaType(random: () => number, weights: readonly [number, number, number]): MediaType {
+  let draw = random() * (weights[0] + weights[1] + weights[2]);
+  let chosen: MediaType = 'video';
+  for (let i = 0; i < MEDIA_ORDER.length; i++) {
+    const weight = weights[i] ?? 0;
+    if (weight <= 0) continue;
+    chosen = MEDIA_ORDER[i] ?? chosen;
+    if (draw < weight) break;
+    draw -= weight;
+  }
+  // Falling off the end (float rounding) leaves the last type that has weight.
+  return chosen;
+}
+
+/** A version-4-shaped uuid from the seeded generator. */
+function uuidFrom(random: () => number): string {
+  let hex = '';
+  for (let i = 0; i < 4; i++) hex += Math.floor(random() * 0x1_0000_0000).toString(16).padStart(8, '0');
+  const variant = '89ab'[Number.parseInt(hex[16] ?? '0', 16) & 3] ?? '8';
+  hex = `${hex.slice(0, 12)}4${hex.slice(13, 16)}${variant}${hex.slice(17)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function resolveOptions(options: CatalogOptions): ResolvedOptions {
+  const seed = options.seed ?? 1;
+  if (!Number.isFinite(seed)) throw new RangeError(`Expected \`seed\` to be a finite number, got ${seed}`);
+  const accounts = options.accounts ?? ['demo@example.com'];
+  if (accounts.length === 0 || accounts.some((email) => typeof email !== 'string' || email.trim() === '')) {
+    throw new RangeError('Expected `accounts` to be a non-empty list of non-empty emails');
+  }
+  if (new Set(accounts.map((email) => email.toLowerCase())).size !== accounts.length) {
+    throw new RangeError('Expected `accounts` to hold distinct emails');
+  }
+  const assets = options.assets ?? 120;
+  if (!Number.isInteger(assets) || assets < 0) throw new RangeError(`Expected \`assets\` to be an integer >= 0, got ${assets}`);
+  const mix = options.mediaMix ?? { video: 0.6, image: 0.3, audio: 0.1 };
+  const weights = [mix.video ?? 0, mix.image ?? 0, mix.audio ?? 0] as const;
+  if (weights.some((w) => !Number.isFinite(w) || w < 0) || weights[0] + weights[1] + weights[2] <= 0) {
+    throw new RangeError('Expected `mediaMix` weights to be >= 0 with a positive sum');
+  }
+  const fixed = typeof options.fixedSizes === 'number' ? { main: options.fixedSizes } : (options.fixedSizes ?? {});
+  return {
+    seed,
+    accounts,
+    assets,
+    weights,
+    mainSize: checkSizeRange('mainSize', options.mainSize ?? { min: 20_000, max: 200_000 }),
+    previewSize: checkSizeRange('previewSize', options.previewSize ?? { min: 2_000, max: 20_000 }),
+    fixedMain: checkSize('fixedSizes.main', fixed.main),
+    fixedPreview: checkSize('fixedSizes.preview', fixed.preview),
+    hostileNames: options.hostileNames ?? false,
+  };
+}
+
+function checkSizeRange(name: string, range: SizeRange): SizeRange {
+  checkSize(`${name}.min`, range.min);
+  checkSize(`${name}.max`, range.max);
+  if (range.min > range.max) throw new RangeError(`Expected \`${name}.min\` <= \`${name}.max\``);
+  return { min: range.min, max: range.max };
+}
+
+function checkSize(name: string, size: number | undefined): number | undefined {
+  if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) {
+    throw new RangeError(`Expected \`${name}\` to be an integer >= 0, got ${size}`);
+  }
+  return size;
+}

@@ -1,0 +1,62 @@
+/** The media types the API can filter by. */
+export const MEDIA_TYPES = ['video', 'image', 'audio'] as const;
+export type MediaType = (typeof MEDIA_TYPES)[number];
+
+export function isMediaType(value: unknown): value is MediaType {
+  return typeof value === 'string' && (MEDIA_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * One asset as the API returns it. Every field is optional in useapi.net's model, and the model has changed over
+ * time (older answers carry `dimensions`/`size`, newer ones `width`/`height`/`hasAudio`), so nothing is trusted.
+ */
+export interface RawAsset {
+  assetId?: string;
+  id?: string;
+  createdAt?: string;
+  updatedAt?: string;
+  name?: string;
+  url?: string;
+  previewUrls?: string[];
+  mediaType?: string;
+  mediaSubtype?: string | null;
+  fileCount?: number;
+  fileSize?: number;
+  fileExtStandardized?: string;
+  isUserUpload?: boolean;
+  metadata?: AssetMetadata;
+  [key: string]: unknown;
+}
+
+export interface AssetMetadata {
+  frameRate?: number;
+  duration?: number;
+  dimensions?: number[];
+  size?: { width?: number; height?: number };
+  width?: number;
+  height?: number;
+  hasAlphaChannel?: boolean;
+  hasAudio?: boolean;
+  [key: string]: unknown;
+}
+
+/** An asset that passed validation: it has an id and a URL, the two things a download needs. */
+export interface Asset {
+  /** The API's `assetId` (or `id` when `assetId` is missing). The key of the manifest. */
+  assetId: string;
+  /** The asset's uuid when the API gives one. */
+  id: string | undefined;
+  name: string | undefined;
+  mediaType: string | undefined;
+  createdAt: string | undefined;
+  fileSize: number | undefined;
+  fileExt: string | undefined;
+  url: string;
+  previewUrls: string[];
+  /** Width and height from whichever metadata shape the API used. */
+  width: number | undefined;
+  height: number | undefined;
+  duration: number | undefined;
+  /** The item as received, for `--metadata` sidecars (URLs are removed before anything is written). */
+  raw: RawAsset;
+}
