@@ -2,9 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { type AssetsClient, type ClientOptions, createClient } from './api/client.js';
+import { downloadFile } from './download.js';
 import { AbortError, ApiError, DiskError, DownloadError, RunwayBackupError, UsageError } from './errors.js';
 import { isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
-import { downloadFile } from './download.js';
 import { assetPaths, resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { type FileRole, Manifest } from './manifest.js';
@@ -105,7 +105,9 @@ const DEFAULT_CONCURRENCY = 4;
 function validate(options: BackupOptions): { concurrency: number; types: MediaType[] } {
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
-    throw new UsageError(`Expected \`concurrency\` to be an integer from 1 to 32, got ${String(concurrency)}`);
+    throw new UsageError(
+      `Expected \`concurrency\` to be an integer from 1 to 32, got ${String(concurrency)}`,
+    );
   }
   const types = options.mediaTypes ?? [...MEDIA_TYPES];
   if (types.length === 0 || !types.every(isMediaType)) {
@@ -132,7 +134,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   const { concurrency, types } = validate(options);
   const started = Date.now();
   const out = path.resolve(options.out);
-  const accounts = options.accounts && options.accounts.length > 0 ? [...new Set(options.accounts)] : [undefined];
+  const accounts =
+    options.accounts && options.accounts.length > 0 ? [...new Set(options.accounts)] : [undefined];
   const perAccountFolders = accounts.length > 1;
   const previews = options.previews ?? true;
   const dryRun = options.dryRun ?? false;
@@ -169,9 +172,12 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       await fs.mkdir(out, { recursive: true });
       await fs.access(out, fs.constants.W_OK);
     } catch (error) {
-      throw new UsageError(`Cannot write to the output folder ${out}: ${(error as NodeJS.ErrnoException).code}`, {
-        cause: error,
-      });
+      throw new UsageError(
+        `Cannot write to the output folder ${out}: ${(error as NodeJS.ErrnoException).code}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
   const release = dryRun ? async () => {} : await acquireLock(out);
@@ -217,10 +223,18 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           // Several windows of one account can return the same asset; the manifest key is global.
           if (queuedAssets.has(asset.assetId)) continue;
           queuedAssets.add(asset.assetId);
-          if (asset.mediaType !== undefined && isMediaType(asset.mediaType) && !types.includes(asset.mediaType)) {
+          if (
+            asset.mediaType !== undefined &&
+            isMediaType(asset.mediaType) &&
+            !types.includes(asset.mediaType)
+          ) {
             continue;
           }
-          if (asset.mediaType !== undefined && !isMediaType(asset.mediaType) && types.length !== MEDIA_TYPES.length) {
+          if (
+            asset.mediaType !== undefined &&
+            !isMediaType(asset.mediaType) &&
+            types.length !== MEDIA_TYPES.length
+          ) {
             continue;
           }
           summary.assetsSeen++;
@@ -310,7 +324,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           refreshUrl: async () => {
             const fresh = await relisted.fresh(asset.assetId);
             const url = urlOf(fresh, job);
-            if (!url) throw new DownloadError('ERR_ASSET_GONE', 'the file is no longer listed', { retryable: false });
+            if (!url)
+              throw new DownloadError('ERR_ASSET_GONE', 'the file is no longer listed', { retryable: false });
             return url;
           },
           signal,
@@ -360,7 +375,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     if (options.metadata && complete) {
       sidecar = assetPaths(asset, { account: perAccountFolders ? account : undefined }).sidecar;
       try {
-        await writeFileAtomic(resolveInside(out, sidecar), `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`);
+        await writeFileAtomic(
+          resolveInside(out, sidecar),
+          `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
+        );
       } catch (error) {
         if (isDiskError(error)) {
           fatal ??= toDiskError(error, sidecar);
@@ -445,7 +463,8 @@ function createRelister(client: AssetsClient, account: string | undefined, signa
     if (!listing || Date.now() - listing.at > 60_000) {
       const assets = (async () => {
         const map = new Map<string, Asset>();
-        for await (const asset of iterateAssets(client, { email: account, signal })) map.set(asset.assetId, asset);
+        for await (const asset of iterateAssets(client, { email: account, signal }))
+          map.set(asset.assetId, asset);
         return map;
       })();
       assets.catch(() => {});
@@ -463,7 +482,10 @@ function createRelister(client: AssetsClient, account: string | undefined, signa
       }
       const found = (await relist()).get(assetId);
       if (!found) {
-        throw new DownloadError('ERR_ASSET_GONE', 'the asset was deleted on Runway', { retryable: false, status: 404 });
+        throw new DownloadError('ERR_ASSET_GONE', 'the asset was deleted on Runway', {
+          retryable: false,
+          status: 404,
+        });
       }
       return found;
     },

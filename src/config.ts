@@ -34,7 +34,9 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   out: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a folder path'),
   accounts: (v) => (isStringList(v) ? undefined : 'a list of emails'),
   mediaTypes: (v) =>
-    Array.isArray(v) && v.length > 0 && v.every(isMediaType) ? undefined : `a list of ${MEDIA_TYPES.join(', ')}`,
+    Array.isArray(v) && v.length > 0 && v.every(isMediaType)
+      ? undefined
+      : `a list of ${MEDIA_TYPES.join(', ')}`,
   concurrency: integerIn(1, 32),
   previews: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   metadata: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
@@ -61,9 +63,12 @@ export async function loadConfigFile(file: string): Promise<FileConfig> {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`Config file ${file} is not valid JSON: ${(error as Error).message.split('\n')[0]}`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      `Config file ${file} is not valid JSON: ${(error as Error).message.split('\n')[0]}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError(`Config file ${file} must hold a JSON object`);

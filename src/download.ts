@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
@@ -7,7 +7,15 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import got, { RequestError } from 'got';
 import { AbortError, DownloadError, redactUrl } from './errors.js';
-import { fileSize, freeSibling, isDiskError, syncDir, toDiskError, writeFileAtomic } from './fsutil.js';
+import {
+  fileSize,
+  freeSibling,
+  fsyncFile,
+  isDiskError,
+  syncDir,
+  toDiskError,
+  writeFileAtomic,
+} from './fsutil.js';
 import { backoffDelay, parseRetryAfter, type RateGate, sleep } from './retry.js';
 import { urlExpiresAt } from './url-expiry.js';
 
@@ -90,7 +98,12 @@ class HashCounter extends Transform {
 async function readPartState(file: string, assetId: string, key: string): Promise<PartState | undefined> {
   try {
     const state = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<PartState>;
-    if (state.assetId === assetId && state.key === key && typeof state.validator === 'string' && state.validator) {
+    if (
+      state.assetId === assetId &&
+      state.key === key &&
+      typeof state.validator === 'string' &&
+      state.validator
+    ) {
       return {
         assetId,
         key,
@@ -126,7 +139,9 @@ function validatorOf(response: IncomingMessage): string | undefined {
   return header(response, 'last-modified');
 }
 
-function parseContentRange(value: string | undefined): { start: number; end: number; total: number | undefined } | undefined {
+function parseContentRange(
+  value: string | undefined,
+): { start: number; end: number; total: number | undefined } | undefined {
   const m = value ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim()) : null;
   if (!m) return undefined;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
@@ -205,7 +220,10 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         error instanceof DownloadError
           ? error
           : error instanceof RequestError
-            ? retryable('ERR_DOWNLOAD_NETWORK', `${error.code ?? 'network error'}: ${error.message.split('\n')[0]}`)
+            ? retryable(
+                'ERR_DOWNLOAD_NETWORK',
+                `${error.code ?? 'network error'}: ${error.message.split('\n')[0]}`,
+              )
             : retryable('ERR_DOWNLOAD_IO', (error as Error).message);
       failures++;
       if (!failure.retryable || failures > retries) throw failure;
@@ -258,8 +276,10 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         Object.assign(error, { retryAfterMs: wait === undefined ? undefined : Math.min(wait, 60_000) });
         throw error;
       }
-      if (status === 404 || status === 410) throw final('ERR_DOWNLOAD_GONE', `${where} answered ${status}: the file is gone`, status);
-      if (status >= 500 || status === 408) throw retryable('ERR_DOWNLOAD_HTTP', `${where} answered ${status}`, status);
+      if (status === 404 || status === 410)
+        throw final('ERR_DOWNLOAD_GONE', `${where} answered ${status}: the file is gone`, status);
+      if (status >= 500 || status === 408)
+        throw retryable('ERR_DOWNLOAD_HTTP', `${where} answered ${status}`, status);
       throw final('ERR_DOWNLOAD_HTTP', `${where} answered ${status}`, status);
     }
 
@@ -274,7 +294,10 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         stream.destroy();
         await fs.rm(part, { force: true });
         await fs.rm(stateFile, { force: true });
-        throw retryable('ERR_DOWNLOAD_RANGE', 'the server answered a different range than asked; starting over');
+        throw retryable(
+          'ERR_DOWNLOAD_RANGE',
+          'the server answered a different range than asked; starting over',
+        );
       }
       start = offset;
       total = range.total;
@@ -284,7 +307,10 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       total = contentLength;
       const validator = validatorOf(response);
       if (validator) {
-        await writeFileAtomic(stateFile, JSON.stringify({ assetId, key, validator, total } satisfies PartState));
+        await writeFileAtomic(
+          stateFile,
+          JSON.stringify({ assetId, key, validator, total } satisfies PartState),
+        );
       } else {
         await fs.rm(stateFile, { force: true });
       }
@@ -297,20 +323,20 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       );
     }
 
-    const handle = await fs.open(part, status === 206 ? 'a' : 'w');
     const counter = new HashCounter(hash, onBytes);
-    try {
-      await pipeline(stream, counter, handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 }));
-      await handle.sync();
-    } finally {
-      await handle.close().catch(() => {});
-    }
+    await pipeline(
+      stream,
+      counter,
+      createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: 1 << 20 }),
+    );
     const written = start + counter.bytes;
     const want = total ?? expectedSize;
     if (want !== undefined && written !== want) {
       // Keep the .part: the next attempt continues it with Range.
       throw retryable('ERR_DOWNLOAD_SHORT', `got ${written} of ${want} bytes`);
     }
+    // A FileHandle kept open across the pipeline hangs on close in Node 20; fsync through a second open instead.
+    await fsyncFile(part);
     const sha256 = hash.digest('hex');
     const { movedAside, adopted } = await place(part, dest, sha256);
     await fs.rm(stateFile, { force: true });

@@ -29,7 +29,9 @@ export async function acquireLock(out: string): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number.parseInt(await fs.readFile(file, 'utf8').catch(() => ''), 10);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UsageError(`Another runway-backup (pid ${pid}) is writing to ${out}; wait for it or stop it`);
+        throw new UsageError(
+          `Another runway-backup (pid ${pid}) is writing to ${out}; wait for it or stop it`,
+        );
       }
       await fs.rm(file, { force: true });
     }

@@ -57,7 +57,8 @@ function checkShape(data: unknown, file: string): ManifestData {
   if (data.version !== MANIFEST_VERSION) return bad(`unsupported version ${JSON.stringify(data.version)}`);
   if (!isObject(data.assets)) return bad('no assets map');
   for (const [key, entry] of Object.entries(data.assets)) {
-    if (!isObject(entry) || entry.assetId !== key || !Array.isArray(entry.files)) return bad(`bad entry "${key}"`);
+    if (!isObject(entry) || entry.assetId !== key || !Array.isArray(entry.files))
+      return bad(`bad entry "${key}"`);
     for (const f of entry.files) {
       if (
         !isObject(f) ||
@@ -116,15 +117,22 @@ export class Manifest {
     }
     if (text === undefined) {
       const now = new Date().toISOString();
-      return new Manifest(file, { version: MANIFEST_VERSION, tool: 'runway-backup', createdAt: now, updatedAt: now, assets: {} }, options);
+      return new Manifest(
+        file,
+        { version: MANIFEST_VERSION, tool: 'runway-backup', createdAt: now, updatedAt: now, assets: {} },
+        options,
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new ManifestCorruptError(`${file} is not valid JSON; it was left untouched (move it away to start over)`, {
-        cause: error,
-      });
+      throw new ManifestCorruptError(
+        `${file} is not valid JSON; it was left untouched (move it away to start over)`,
+        {
+          cause: error,
+        },
+      );
     }
     return new Manifest(file, checkShape(parsed, file), options);
   }
@@ -143,7 +151,9 @@ export class Manifest {
   }
 
   /** Creates or updates the asset's descriptive fields. */
-  upsertAsset(entry: Omit<ManifestAsset, 'files' | 'updatedAt' | 'status'> & { status?: ManifestAsset['status'] }): void {
+  upsertAsset(
+    entry: Omit<ManifestAsset, 'files' | 'updatedAt' | 'status'> & { status?: ManifestAsset['status'] },
+  ): void {
     const existing = this.get(entry.assetId);
     const now = new Date().toISOString();
     this.data.assets[entry.assetId] = {

@@ -41,14 +41,28 @@ export interface IterateOptions {
  * caught by deduplication by assetId. The next page is requested before the current one is handed out (a lookahead
  * of one), and leaving the loop (`break`, an error, the signal) cancels what is still in flight.
  */
-export async function* iterateAssets(client: AssetsClient, options: IterateOptions = {}): AsyncGenerator<Asset> {
-  const { email, mediaType, pageSize = MAX_LIMIT, maxRequests = 200, splitWhenCapped = true, onEvent } = options;
+export async function* iterateAssets(
+  client: AssetsClient,
+  options: IterateOptions = {},
+): AsyncGenerator<Asset> {
+  const {
+    email,
+    mediaType,
+    pageSize = MAX_LIMIT,
+    maxRequests = 200,
+    splitWhenCapped = true,
+    onEvent,
+  } = options;
   if (!Number.isInteger(pageSize) || pageSize < 2 || pageSize > MAX_LIMIT) {
     // 2, not 1: a page must hold the overlap item plus at least one new one.
-    throw new UsageError(`Expected \`pageSize\` to be an integer from 2 to ${MAX_LIMIT}, got ${String(pageSize)}`);
+    throw new UsageError(
+      `Expected \`pageSize\` to be an integer from 2 to ${MAX_LIMIT}, got ${String(pageSize)}`,
+    );
   }
   if (mediaType !== undefined && !isMediaType(mediaType)) {
-    throw new UsageError(`Expected \`mediaType\` to be one of ${MEDIA_TYPES.join(', ')}, got "${String(mediaType)}"`);
+    throw new UsageError(
+      `Expected \`mediaType\` to be one of ${MEDIA_TYPES.join(', ')}, got "${String(mediaType)}"`,
+    );
   }
   const controller = new AbortController();
   const outer = options.signal;
@@ -83,7 +97,8 @@ export async function* iterateAssets(client: AssetsClient, options: IterateOptio
             signal: controller.signal,
             onEvent,
           });
-          if (result.capped) onEvent?.({ type: 'capped', window: type, seen: result.count, splitting: false });
+          if (result.capped)
+            onEvent?.({ type: 'capped', window: type, seen: result.count, splitting: false });
         }
       }
     }

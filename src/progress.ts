@@ -47,7 +47,8 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
     const perSecond = rate.perSecond(totals.bytes);
     const finished = totals.done + totals.skipped + totals.failed;
     const left = totals.files - finished;
-    const eta = perSecond > 0 && left > 0 && totals.done > 0 ? (elapsed / Math.max(1, totals.done)) * left : Number.NaN;
+    const eta =
+      perSecond > 0 && left > 0 && totals.done > 0 ? (elapsed / Math.max(1, totals.done)) * left : Number.NaN;
     return `${finished}/${totals.files} files | ${formatBytes(totals.bytes)} | ${formatBytes(perSecond)}/s | ETA ${formatDuration(eta)}${totals.failed ? ` | ${totals.failed} failed` : ''}`;
   };
 
@@ -95,8 +96,10 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
 
   function draw(): void {
     overall.setTotal(Math.max(1, totals.files));
-    overall.update(totals.done + totals.skipped + totals.failed, { name: summaryLine().split(' | ').slice(1).join(' | ') });
-    for (const [file, state] of active) {
+    overall.update(totals.done + totals.skipped + totals.failed, {
+      name: summaryLine().split(' | ').slice(1).join(' | '),
+    });
+    for (const state of active.values()) {
       state.bar?.update(state.bytes);
     }
   }
@@ -143,7 +146,8 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
   return {
     onEvent(event) {
       count(event);
-      if (event.type === 'file-failed') multibar.log(`failed: ${printable(event.file.path)}: ${event.reason}\n`);
+      if (event.type === 'file-failed')
+        multibar.log(`failed: ${printable(event.file.path)}: ${event.reason}\n`);
     },
     log(line) {
       multibar.log(`${line}\n`);

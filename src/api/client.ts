@@ -103,13 +103,17 @@ function validateBaseUrl(baseUrl: string): URL {
 export function validateListParams(params: ListPageParams): void {
   const { offset, limit, email, mediaType } = params;
   if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
-    throw new UsageError(`Expected \`offset\` to be an integer from 0 to ${MAX_OFFSET}, got ${String(offset)}`);
+    throw new UsageError(
+      `Expected \`offset\` to be an integer from 0 to ${MAX_OFFSET}, got ${String(offset)}`,
+    );
   }
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new UsageError(`Expected \`limit\` to be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
   }
   if (mediaType !== undefined && !isMediaType(mediaType)) {
-    throw new UsageError(`Expected \`mediaType\` to be one of ${MEDIA_TYPES.join(', ')}, got "${String(mediaType)}"`);
+    throw new UsageError(
+      `Expected \`mediaType\` to be one of ${MEDIA_TYPES.join(', ')}, got "${String(mediaType)}"`,
+    );
   }
   if (email !== undefined && (typeof email !== 'string' || email.trim() === '' || /[\s/]/.test(email))) {
     throw new UsageError(`Expected \`email\` to be an account email, got "${String(email).slice(0, 100)}"`);
@@ -188,7 +192,11 @@ export function createClient(options: ClientOptions): AssetsClient {
   let requestCount = 0;
 
   // One attempt: answers the parsed JSON, or throws RetryableFailure / a final error.
-  async function attempt(path: string, searchParams: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
+  async function attempt(
+    path: string,
+    searchParams: URLSearchParams,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     await gate.wait(signal);
     requestCount++;
     let response: Response<string>;
@@ -217,7 +225,8 @@ export function createClient(options: ClientOptions): AssetsClient {
     if (statusCode < 200 || statusCode >= 300) {
       const message = apiMessage(response.body);
       const hint = STATUS_HINTS[statusCode] ?? `the API answered ${statusCode}`;
-      const text = statusCode === 400 ? `the API rejected the request (400): ${message ?? 'Bad Request'}` : hint;
+      const text =
+        statusCode === 400 ? `the API rejected the request (400): ${message ?? 'Bad Request'}` : hint;
       throw new ApiError(statusCode, message && statusCode !== 400 ? `${text}: ${message}` : text);
     }
     if (isHtml(response)) {
@@ -236,7 +245,11 @@ export function createClient(options: ClientOptions): AssetsClient {
     }
   }
 
-  async function request(path: string, searchParams: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
+  async function request(
+    path: string,
+    searchParams: URLSearchParams,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     for (let attemptNo = 1; ; attemptNo++) {
       try {
         return await attempt(path, searchParams, signal);

@@ -5,7 +5,10 @@ import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node:util parseArgs, strict, with its errors turned into one-line UsageErrors. */
-export function parseFlags<T extends Options>(argv: string[], options: T) {
+export function parseFlags<T extends Options>(
+  argv: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>> {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   } catch (error) {
@@ -14,10 +17,17 @@ export function parseFlags<T extends Options>(argv: string[], options: T) {
   }
 }
 
-export function parseInteger(name: string, value: string | undefined, min: number, max: number): number | undefined {
+export function parseInteger(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`Expected \`--${name}\` to be an integer from ${min} to ${max}, got "${value.slice(0, 40)}"`);
+    throw new UsageError(
+      `Expected \`--${name}\` to be an integer from ${min} to ${max}, got "${value.slice(0, 40)}"`,
+    );
   }
   return Number(value);
 }
@@ -39,6 +49,7 @@ export function parseEmails(values: string[] | undefined): string[] | undefined 
   if (values === undefined) return undefined;
   const list = values.flatMap((v) => v.split(',')).map((v) => v.trim());
   const bad = list.find((v) => !/^[^\s/@]+@[^\s/@]+$/.test(v));
-  if (bad !== undefined) throw new UsageError(`Expected \`--email\` to be an account email, got "${bad.slice(0, 60)}"`);
+  if (bad !== undefined)
+    throw new UsageError(`Expected \`--email\` to be an account email, got "${bad.slice(0, 60)}"`);
   return list;
 }

@@ -59,10 +59,14 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const onEvent = (event: BackupEvent): void => {
     progress.onEvent(event);
     if (event.type === 'file-planned' && !output.json) {
-      process.stdout.write(`${event.file.path}${event.file.expectedBytes ? `\t${event.file.expectedBytes}` : ''}\n`);
+      process.stdout.write(
+        `${event.file.path}${event.file.expectedBytes ? `\t${event.file.expectedBytes}` : ''}\n`,
+      );
     }
     if (event.type === 'file-done' && event.movedAside) {
-      say(`kept a different file that stood at ${printable(event.file.path)} as ${printable(event.movedAside)}`);
+      say(
+        `kept a different file that stood at ${printable(event.file.path)} as ${printable(event.movedAside)}`,
+      );
     }
     if (event.type === 'listing' && event.event.type === 'capped') {
       const e = event.event;

@@ -22,7 +22,8 @@ export async function runList(argv: string[]): Promise<number> {
     // The API filters by one type; listing several is `backup --dry-run`'s job.
     throw new UsageError('`list --media-type` takes one type');
   }
-  const email = values.email !== undefined ? parseEmails([values.email])?.[0] : process.env.USEAPI_EMAIL || undefined;
+  const email =
+    values.email !== undefined ? parseEmails([values.email])?.[0] : process.env.USEAPI_EMAIL || undefined;
   const client = createClient({
     token: envToken(process.env),
     baseUrl: values['base-url'] ?? (process.env.USEAPI_BASE_URL || undefined),
@@ -36,7 +37,10 @@ export async function runList(argv: string[]): Promise<number> {
   const json = values.json ?? false;
   const out = process.stdout;
   try {
-    if (!json) out.write(`${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`);
+    if (!json)
+      out.write(
+        `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
+      );
     for await (const asset of iterateAssets(client, {
       email,
       mediaType: mediaTypes?.[0],
@@ -68,7 +72,9 @@ export async function runList(argv: string[]): Promise<number> {
   const types = [...byType].map(([t, n]) => `${n} ${printable(t)}`).join(', ');
   const capped = events.filter((e) => e.type === 'capped' && !e.splitting);
   const skipped = events.filter((e) => e.type === 'skipped').length;
-  const lines = [`${count} assets${types ? ` (${types})` : ''}, ${formatBytes(bytes)}, ${client.requestCount} requests`];
+  const lines = [
+    `${count} assets${types ? ` (${types})` : ''}, ${formatBytes(bytes)}, ${client.requestCount} requests`,
+  ];
   if (skipped) lines.push(`${skipped} unusable items skipped`);
   lines.push(
     capped.length

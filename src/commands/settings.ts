@@ -35,7 +35,8 @@ export const DEFAULT_OUT = 'runway-backup';
 
 export function envToken(env: NodeJS.ProcessEnv): string {
   const token = env.USEAPI_TOKEN?.trim();
-  if (!token) throw new UsageError('No API token: set USEAPI_TOKEN to your useapi.net token (see README, "Token")');
+  if (!token)
+    throw new UsageError('No API token: set USEAPI_TOKEN to your useapi.net token (see README, "Token")');
   return token;
 }
 
@@ -46,7 +47,8 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     token: envToken(env),
     baseUrl: flags.baseUrl ?? (env.USEAPI_BASE_URL || undefined) ?? file.baseUrl ?? DEFAULT_BASE_URL,
     out: path.resolve(flags.out ?? file.out ?? DEFAULT_OUT),
-    accounts: parseEmails(flags.email) ?? envEmails ?? (file.accounts ? parseEmails(file.accounts) : undefined) ?? [],
+    accounts:
+      parseEmails(flags.email) ?? envEmails ?? (file.accounts ? parseEmails(file.accounts) : undefined) ?? [],
     mediaTypes: parseMediaTypes(flags.mediaType) ?? file.mediaTypes ?? [...MEDIA_TYPES],
     concurrency: flags.concurrency ?? file.concurrency ?? 4,
     previews: flags.noPreviews ? false : (file.previews ?? true),

@@ -7,7 +7,9 @@ export function onInterrupt(controller: AbortController, say: (line: string) => 
   const handler = (): void => {
     count++;
     if (count === 1) {
-      say('interrupted: finishing the manifest (Ctrl-C again to quit at once; .part files are kept for resume)');
+      say(
+        'interrupted: finishing the manifest (Ctrl-C again to quit at once; .part files are kept for resume)',
+      );
       controller.abort();
     } else {
       process.exit(130);

@@ -177,7 +177,7 @@ export class Catalog {
     return this.#accounts.get(email.toLowerCase())?.email;
   }
 
-  /** The account's assets, newest first. The array is live; copy it before holding on to it. */
+  /** The account's assets, newest first. Do not keep the array: later changes mutate or replace it. */
   list(email: string): readonly SimAsset[] {
     return this.#account(email).assets;
   }
@@ -189,7 +189,8 @@ export class Catalog {
 
   /** Creates `count` assets newer than every existing one; returns them newest first. */
   add(email: string, count: number): SimAsset[] {
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`Expected \`count\` to be an integer >= 0, got ${count}`);
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`Expected \`count\` to be an integer >= 0, got ${count}`);
     const account = this.#account(email);
     const created: SimAsset[] = [];
     for (let i = 0; i < count; i++) created.push(this.#generate(account));
@@ -230,7 +231,8 @@ export class Catalog {
     file.lastModified += 60_000;
     const fixed = role === 'main' ? this.#options.fixedMain : this.#options.fixedPreview;
     if (size !== undefined) {
-      if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`Expected \`size\` to be an integer >= 0, got ${size}`);
+      if (!Number.isSafeInteger(size) || size < 0)
+        throw new RangeError(`Expected \`size\` to be an integer >= 0, got ${size}`);
       file.size = size;
     } else if (fixed === undefined) {
       const draw = unitFor(`${this.#options.seed}:mutate:${fileSeed(asset, file)}`);
@@ -257,7 +259,11 @@ export class Catalog {
     while (this.#byKey.has(id)) id = uuidFrom(random);
     const mediaType = pickMediaType(random, options.weights);
     const ext =
-      mediaType === 'video' ? 'mp4' : mediaType === 'image' ? pick(random, ['png', 'png', 'jpg']) : pick(random, ['mp3', 'mp3', 'wav']);
+      mediaType === 'video'
+        ? 'mp4'
+        : mediaType === 'image'
+          ? pick(random, ['png', 'png', 'jpg'])
+          : pick(random, ['mp3', 'mp3', 'wav']);
     const isUserUpload = random() < 0.15;
     const name = options.hostileNames
       ? HOSTILE_NAMES[ordinal % HOSTILE_NAMES.length]
@@ -267,8 +273,16 @@ export class Catalog {
     const files: SimFile[] = [{ role: 'main', index: 0, ext, size: mainSize, version: 1, lastModified }];
     const previewCount = mediaType === 'video' ? intBetween(random, 1, 2) : mediaType === 'image' ? 1 : 0;
     for (let index = 0; index < previewCount; index++) {
-      const size = options.fixedPreview ?? intBetween(random, options.previewSize.min, options.previewSize.max);
-      files.push({ role: 'preview', index, ext: index === 0 ? 'webp' : 'jpg', size, version: 1, lastModified });
+      const size =
+        options.fixedPreview ?? intBetween(random, options.previewSize.min, options.previewSize.max);
+      files.push({
+        role: 'preview',
+        index,
+        ext: index === 0 ? 'webp' : 'jpg',
+        size,
+        version: 1,
+        lastModified,
+      });
     }
     const createdAt = new Date(account.clock).toISOString();
     const prefix = `user:${account.userId}-runwayml:${account.email}`;
@@ -308,7 +322,9 @@ function makeMetadata(random: () => number, mediaType: MediaType, legacy: boolea
   }
   const [width, height] = pick(random, mediaType === 'video' ? VIDEO_DIMENSIONS : IMAGE_DIMENSIONS);
   if (mediaType === 'image') {
-    return legacy ? { dimensions: [width, height], size: { width, height } } : { width, height, hasAlphaChannel: false };
+    return legacy
+      ? { dimensions: [width, height], size: { width, height } }
+      : { width, height, hasAlphaChannel: false };
   }
   const frameRate = pick(random, [24, 30]);
   const duration = Math.round((pick(random, [5, 10]) + random() * 0.1) * 1000) / 1000;
@@ -331,12 +347,14 @@ function pickMediaType(random: () => number, weights: readonly [number, number, 
   return chosen;
 }
 
-/** A version-4-shaped uuid from the seeded generator. */
+const uuidBytes = Buffer.alloc(16);
+
+/** A version-4-shaped uuid from the seeded generator (through a Buffer: hex encoding is native and fast). */
 function uuidFrom(random: () => number): string {
-  let hex = '';
-  for (let i = 0; i < 4; i++) hex += Math.floor(random() * 0x1_0000_0000).toString(16).padStart(8, '0');
-  const variant = '89ab'[Number.parseInt(hex[16] ?? '0', 16) & 3] ?? '8';
-  hex = `${hex.slice(0, 12)}4${hex.slice(13, 16)}${variant}${hex.slice(17)}`;
+  for (let i = 0; i < 16; i += 4) uuidBytes.writeUInt32BE(Math.floor(random() * 0x1_0000_0000), i);
+  uuidBytes[6] = ((uuidBytes[6] ?? 0) & 0x0f) | 0x40;
+  uuidBytes[8] = ((uuidBytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = uuidBytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
@@ -351,16 +369,18 @@ function resolveOptions(options: CatalogOptions): ResolvedOptions {
     throw new RangeError('Expected `accounts` to hold distinct emails');
   }
   const assets = options.assets ?? 120;
-  if (!Number.isInteger(assets) || assets < 0) throw new RangeError(`Expected \`assets\` to be an integer >= 0, got ${assets}`);
+  if (!Number.isInteger(assets) || assets < 0)
+    throw new RangeError(`Expected \`assets\` to be an integer >= 0, got ${assets}`);
   const mix = options.mediaMix ?? { video: 0.6, image: 0.3, audio: 0.1 };
   const weights = [mix.video ?? 0, mix.image ?? 0, mix.audio ?? 0] as const;
   if (weights.some((w) => !Number.isFinite(w) || w < 0) || weights[0] + weights[1] + weights[2] <= 0) {
     throw new RangeError('Expected `mediaMix` weights to be >= 0 with a positive sum');
   }
-  const fixed = typeof options.fixedSizes === 'number' ? { main: options.fixedSizes } : (options.fixedSizes ?? {});
+  const fixed =
+    typeof options.fixedSizes === 'number' ? { main: options.fixedSizes } : (options.fixedSizes ?? {});
   return {
     seed,
-    accounts,
+    accounts: [...accounts],
     assets,
     weights,
     mainSize: checkSizeRange('mainSize', options.mainSize ?? { min: 20_000, max: 200_000 }),

@@ -47,7 +47,8 @@ function doubledBlock(seed: string): Buffer {
 }
 
 function checkRange(size: number, start: number, end: number): void {
-  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`Expected \`size\` to be a non-negative integer, got ${size}`);
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new RangeError(`Expected \`size\` to be a non-negative integer, got ${size}`);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > size || start > end) {
     throw new RangeError(`Expected 0 <= start <= end <= ${size}, got start=${start} end=${end}`);
   }

@@ -38,7 +38,11 @@ export type ListFault = { kind: 'list5xx'; status: number } | { kind: 'listMalfo
 const LIST_5XX = [500, 502, 503, 504];
 
 /** The fault (if any) for the `sequence`-th valid listing request. */
-export function drawListFault(seed: number, sequence: number, config: ListFaultOptions | undefined): ListFault | undefined {
+export function drawListFault(
+  seed: number,
+  sequence: number,
+  config: ListFaultOptions | undefined,
+): ListFault | undefined {
   if (!config) return undefined;
   const draw = unitFor(`${seed}:list:${sequence}`);
   const status5xx = config.status5xx ?? 0;

@@ -51,7 +51,12 @@ const IMAGE_MODELS = ['Frames', 'Gen-4 Image', 'Text to Image'];
 const AUDIO_MODELS = ['Text to Speech', 'Voice', 'Lip Sync'];
 
 /** A Runway-like name for an asset of this type and extension. */
-export function plausibleName(random: () => number, mediaType: MediaType, ext: string, upload: boolean): string {
+export function plausibleName(
+  random: () => number,
+  mediaType: MediaType,
+  ext: string,
+  upload: boolean,
+): string {
   if (upload) {
     const stem = pick(random, ['IMG', 'clip', 'recording', 'export', 'Screen Recording']);
     return `${stem}_${intBetween(random, 1000, 9999)}.${ext}`;

@@ -183,7 +183,8 @@ export function applyKnobs(knobs: ResolvedKnobs, patch: SimulatorKnobs): void {
   if (patch.weakEtags !== undefined) knobs.weakEtags = patch.weakEtags;
   if ('rateLimit' in patch) knobs.rateLimit = checkRateLimit('rateLimit', patch.rateLimit);
   if ('cdnRateLimit' in patch) knobs.cdnRateLimit = checkRateLimit('cdnRateLimit', patch.cdnRateLimit);
-  if ('listFaults' in patch) knobs.listFaults = checkProbabilities('listFaults', patch.listFaults, ['status5xx', 'malformed']);
+  if ('listFaults' in patch)
+    knobs.listFaults = checkProbabilities('listFaults', patch.listFaults, ['status5xx', 'malformed']);
   if ('cdnFaults' in patch) {
     const faults = checkProbabilities('cdnFaults', patch.cdnFaults, ['reset', 'short', 'status5xx', 'stall']);
     if (faults?.maxPerFile !== undefined) wholeNumber('cdnFaults.maxPerFile', faults.maxPerFile);
@@ -206,7 +207,11 @@ function checkRateLimit(name: string, limit: RateLimitOptions | undefined): Rate
   return { ...limit };
 }
 
-function checkProbabilities<T extends object>(name: string, value: T | undefined, keys: readonly (keyof T & string)[]): T | undefined {
+function checkProbabilities<T extends object>(
+  name: string,
+  value: T | undefined,
+  keys: readonly (keyof T & string)[],
+): T | undefined {
   if (!value) return undefined;
   for (const key of keys) {
     const p = value[key];
@@ -218,11 +223,13 @@ function checkProbabilities<T extends object>(name: string, value: T | undefined
 }
 
 function wholeNumber(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`Expected \`${name}\` to be an integer >= 0, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`Expected \`${name}\` to be an integer >= 0, got ${value}`);
   return value;
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Expected \`${name}\` to be an integer >= 1, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`Expected \`${name}\` to be an integer >= 1, got ${value}`);
   return value;
 }

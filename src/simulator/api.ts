@@ -1,0 +1,162 @@
+/**
+ * The useapi.net side: `GET /v1/runwayml/assets/?offset&limit[&email][&mediaType]` and
+ * `GET /v1/runwayml/assets/<assetId>`, with the documented validation, Bearer auth, and the listing faults.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isMediaType, type MediaType, type RawAsset } from '../types.js';
+import type { SimAsset } from './catalog.js';
+import { isAuthorized, pause, type SimContext, sendApiError, sendJson, signedUrl } from './context.js';
+import { drawListFault } from './faults.js';
+
+export const LIST_PATHS: readonly string[] = ['/v1/runwayml/assets', '/v1/runwayml/assets/'];
+export const SINGLE_PREFIX = '/v1/runwayml/assets/';
+
+/** An asset as the API returns it, with freshly signed URLs, fields in the documented order. */
+export function toRawAsset(ctx: SimContext, asset: SimAsset): RawAsset {
+  const [main, ...previews] = asset.files;
+  if (!main) throw new Error(`Asset ${asset.id} has no main file`);
+  return {
+    assetId: asset.assetId,
+    id: asset.id,
+    createdAt: asset.createdAt,
+    updatedAt: asset.updatedAt,
+    ...(asset.name === undefined ? {} : { name: asset.name }),
+    url: signedUrl(ctx, asset, main),
+    previewUrls: previews.map((file) => signedUrl(ctx, asset, file)),
+    mediaType: asset.mediaType,
+    mediaSubtype: null,
+    fileCount: 1,
+    fileSize: main.size,
+    fileExtStandardized: main.ext,
+    isUserUpload: asset.isUserUpload,
+    metadata: structuredClone(asset.metadata),
+    username: asset.username,
+    userPicture: null,
+    userId: asset.userId,
+    createdBy: asset.userId,
+    private: asset.private,
+    privateInTeam: asset.private,
+    parentAssetGroupId: asset.parentAssetGroupId,
+    taskId: asset.taskId,
+    favorite: asset.favorite,
+  };
+}
+
+type ListQuery = { email: string; offset: number; limit: number; mediaType: MediaType | undefined };
+
+export async function handleList(
+  ctx: SimContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  ctx.stats.listRequests += 1;
+  ctx.stats.listQueries.push(url.search.replace(/^\?/, ''));
+  if (!(await pause(ctx, ctx.knobs.listLatencyMs, res))) return;
+  if (!isAuthorized(ctx, req)) return sendApiError(res, 401, 'Unauthorized');
+  if (refusedByRateLimit(ctx, res)) return;
+  const query = parseListQuery(ctx, url.searchParams);
+  if (typeof query === 'string') return sendApiError(res, 400, query);
+
+  const sequence = ++ctx.validListings;
+  applyDrift(ctx, query.email, sequence);
+  const fault = drawListFault(ctx.seed, sequence, ctx.knobs.listFaults);
+  if (fault) {
+    ctx.stats.faultsInjected += 1;
+    ctx.stats.faultsByKind[fault.kind] += 1;
+    if (fault.kind === 'list5xx') return sendApiError(res, fault.status, 'Upstream error, please retry');
+    const html = '<html>502 Bad Gateway</html>';
+    res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
+    res.end(html);
+    return;
+  }
+
+  const all = ctx.catalog.list(query.email);
+  const matching = query.mediaType ? all.filter((asset) => asset.mediaType === query.mediaType) : all;
+  const page = matching
+    .slice(query.offset, query.offset + query.limit)
+    .map((asset) => toRawAsset(ctx, asset));
+  sendJson(res, 200, page);
+  ctx.apiLimiter.succeeded();
+}
+
+export async function handleSingle(
+  ctx: SimContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  ctx.stats.singleRequests += 1;
+  if (!(await pause(ctx, ctx.knobs.listLatencyMs, res))) return;
+  if (!isAuthorized(ctx, req)) return sendApiError(res, 401, 'Unauthorized');
+  if (refusedByRateLimit(ctx, res)) return;
+  const encoded = url.pathname.slice(SINGLE_PREFIX.length);
+  let key: string;
+  try {
+    key = decodeURIComponent(encoded);
+  } catch {
+    return sendApiError(res, 400, `Malformed asset id ${encoded}`);
+  }
+  const email = url.searchParams.get('email');
+  const account = email ? ctx.catalog.accountOf(email) : undefined;
+  if (email && !account) return sendApiError(res, 400, `Unable to find configuration for account ${email}`);
+  const asset = ctx.catalog.find(key);
+  if (!asset || (account !== undefined && asset.email !== account)) {
+    return sendApiError(res, 404, `Asset ${key} not found`);
+  }
+  sendJson(res, 200, toRawAsset(ctx, asset));
+  ctx.apiLimiter.succeeded();
+}
+
+function refusedByRateLimit(ctx: SimContext, res: ServerResponse): boolean {
+  const retryAfter = ctx.apiLimiter.refuse();
+  if (retryAfter === undefined) return false;
+  ctx.stats.status429 += 1;
+  sendApiError(res, 429, 'Too Many Requests', { 'retry-after': String(retryAfter) });
+  return true;
+}
+
+/** The documented checks, in the documented terms; returns the error message when one fails. */
+function parseListQuery(ctx: SimContext, params: URLSearchParams): ListQuery | string {
+  const offset = integerParam(params, 'offset', 0, 1000);
+  if (typeof offset === 'string') return offset;
+  const limit = integerParam(params, 'limit', 1, 50);
+  if (typeof limit === 'string') return limit;
+  const mediaTypeText = params.get('mediaType');
+  let mediaType: MediaType | undefined;
+  if (mediaTypeText !== null && mediaTypeText !== '') {
+    if (!isMediaType(mediaTypeText)) {
+      return `Parameter mediaType (${mediaTypeText}) is not valid, supported values: video, image and audio`;
+    }
+    mediaType = mediaTypeText;
+  }
+  const emailText = params.get('email');
+  let email: string | undefined;
+  if (emailText === null || emailText === '') {
+    if (ctx.catalog.emails.length > 1)
+      return 'Parameter email is required when multiple accounts are configured';
+    email = ctx.catalog.emails[0];
+  } else {
+    email = ctx.catalog.accountOf(emailText);
+    if (!email) return `Unable to find configuration for account ${emailText}`;
+  }
+  if (email === undefined) return 'No account configured';
+  return { email, offset, limit, mediaType };
+}
+
+function integerParam(params: URLSearchParams, name: string, min: number, max: number): number | string {
+  const text = params.get(name);
+  if (text === null || text === '') return `Parameter ${name} is required`;
+  if (!/^-?\d+$/.test(text))
+    return `Parameter ${name} (${text}) must be an integer, valid range ${min}…${max}`;
+  const value = Number(text);
+  if (value < min || value > max) return `Parameter ${name} (${text}) is out of valid range ${min}…${max}`;
+  return value;
+}
+
+function applyDrift(ctx: SimContext, email: string, sequence: number): void {
+  const drift = ctx.knobs.drift;
+  if (!drift) return;
+  if (drift.insertEvery && sequence % drift.insertEvery === 0) ctx.catalog.add(email, 1);
+  if (drift.deleteEvery && sequence % drift.deleteEvery === 0) ctx.catalog.removeMiddle(email);
+}

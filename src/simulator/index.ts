@@ -1,0 +1,18 @@
+export type { CatalogOptions, FileRole, MediaMix, SimAsset, SimFile, SizeRange } from './catalog.js';
+export { Catalog, contentTypeOf, createCatalog, fileEtag, filePath, fileSeed } from './catalog.js';
+export { decideRange, type RangeDecision } from './cdn.js';
+export { CHUNK_SIZE, fileBytes, fileContent, fileSha256, fileSlice } from './content.js';
+export { HOSTILE_NAMES } from './names.js';
+export type {
+  CdnFaultOptions,
+  DriftOptions,
+  FaultKind,
+  ListFaultOptions,
+  RateLimitOptions,
+  SimAssetView,
+  SimFileView,
+  SimulatorKnobs,
+  SimulatorOptions,
+  SimulatorStats,
+} from './options.js';
+export { type FileRef, type Simulator, startSimulator } from './server.js';

@@ -1,0 +1,280 @@
+/**
+ * Starts the simulator: one `node:http` server that plays both useapi.net and the CDN, and the `Simulator`
+ * handle through which tests, the demo and the benchmark inspect and change the world behind it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { RawAsset } from '../types.js';
+import { handleList, handleSingle, LIST_PATHS, SINGLE_PREFIX, toRawAsset } from './api.js';
+import {
+  type Catalog,
+  contentTypeOf,
+  createCatalog,
+  type FileRole,
+  fileEtag,
+  filePath,
+  fileSeed,
+  type SimAsset,
+  type SimFile,
+} from './catalog.js';
+import { CDN_PREFIX, handleCdn } from './cdn.js';
+import { fileBytes, fileContent, fileSha256 } from './content.js';
+import { type SimContext, sendApiError, signedUrl } from './context.js';
+import { BurstLimiter, CdnFaultPlan } from './faults.js';
+import {
+  applyKnobs,
+  DEFAULT_KNOBS,
+  emptyStats,
+  type SimAssetView,
+  type SimFileView,
+  type SimulatorKnobs,
+  type SimulatorOptions,
+  type SimulatorStats,
+} from './options.js';
+import { UrlSigner } from './signing.js';
+
+/** Enough to regenerate a file's bytes: a `SimFileView` fits. */
+export interface FileRef {
+  seed: string;
+  size: number;
+}
+
+export interface Simulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234`; use it as the API base URL. */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  readonly emails: readonly string[];
+  /** Live counters, reset in place by `resetStats`. */
+  readonly stats: SimulatorStats;
+  /** Current assets newest first: of `email`, or of every account in configuration order. */
+  assets(email?: string): SimAssetView[];
+  /** One asset by `assetId` or `id`. */
+  asset(key: string): SimAssetView | undefined;
+  /** The item exactly as the API would return it now, with fresh URLs. */
+  rawAsset(key: string): RawAsset | undefined;
+  /** A freshly signed CDN URL for one file. */
+  cdnUrl(key: string, role?: FileRole, index?: number): string;
+  fileContent(file: FileRef, start?: number, end?: number): Readable;
+  fileBytes(file: FileRef): Buffer;
+  sha256(file: FileRef): Promise<string>;
+  /** Adds `count` assets, newer than all others, to `email` (default: the first account); returns them newest first. */
+  addAssets(count: number, email?: string): SimAssetView[];
+  /** Deletes an asset by `assetId` or `id`; false when it did not exist. */
+  deleteAsset(key: string): boolean;
+  /**
+   * Publishes a new version of a file (new bytes, ETag, Last-Modified; the size moves a little unless `size` is
+   * given or sizes are fixed). Returns the new state.
+   */
+  mutateFile(key: string, role?: FileRole, index?: number, change?: { size?: number }): SimFileView;
+  /** Every URL handed out so far is refused from now on as expired; new listings hand out valid ones. */
+  expireAllUrls(): void;
+  /** Changes faults, latency, pacing and range behaviour while running. */
+  configure(knobs: SimulatorKnobs): void;
+  resetStats(): void;
+  /** Stops listening and destroys every open connection, stalled or idle, at once. */
+  close(): Promise<void>;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const token = options.token ?? 'sim-token';
+  if (token === '' || /\s/.test(token))
+    throw new RangeError('Expected `token` to be a non-empty string without spaces');
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`Expected \`port\` to be an integer from 0 to 65535, got ${port}`);
+  }
+  const host = options.host ?? '127.0.0.1';
+  const knobs = { ...DEFAULT_KNOBS };
+  applyKnobs(knobs, options);
+  const ctx: SimContext = {
+    catalog: createCatalog(options),
+    knobs,
+    token,
+    seed: options.seed ?? 1,
+    stats: emptyStats(),
+    signer: new UrlSigner(),
+    apiLimiter: new BurstLimiter(() => knobs.rateLimit),
+    cdnLimiter: new BurstLimiter(() => knobs.cdnRateLimit),
+    cdnFaults: new CdnFaultPlan(),
+    cancels: new Set(),
+    baseUrl: '',
+    validListings: 0,
+  };
+  const server = createServer((req, res) => {
+    route(ctx, req, res).catch(() => {
+      if (!res.headersSent) sendApiError(res, 500, 'Internal simulator error');
+      else res.destroy();
+    });
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  ctx.baseUrl = `http://${shownHost}:${address.port}`;
+  return new RunningSimulator(ctx, server, sockets, address.port);
+}
+
+async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Concatenated rather than resolved, so that a path starting with `//` cannot become a host.
+  const url = new URL(`http://simulator${req.url ?? '/'}`);
+  if (url.pathname.startsWith(CDN_PREFIX)) return handleCdn(ctx, req, res, url);
+  if (req.method !== 'GET') return sendApiError(res, 405, 'Method not allowed', { allow: 'GET' });
+  if (LIST_PATHS.includes(url.pathname)) return handleList(ctx, req, res, url);
+  if (url.pathname.startsWith(SINGLE_PREFIX)) return handleSingle(ctx, req, res, url);
+  return sendApiError(res, 404, 'Not found');
+}
+
+class RunningSimulator implements Simulator {
+  readonly url: string;
+  readonly port: number;
+  readonly #ctx: SimContext;
+  readonly #server: Server;
+  readonly #sockets: Set<Socket>;
+  #closing: Promise<void> | undefined;
+
+  constructor(ctx: SimContext, server: Server, sockets: Set<Socket>, port: number) {
+    this.#ctx = ctx;
+    this.#server = server;
+    this.#sockets = sockets;
+    this.url = ctx.baseUrl;
+    this.port = port;
+  }
+
+  get token(): string {
+    return this.#ctx.token;
+  }
+
+  get emails(): readonly string[] {
+    return this.#ctx.catalog.emails;
+  }
+
+  get stats(): SimulatorStats {
+    return this.#ctx.stats;
+  }
+
+  get #catalog(): Catalog {
+    return this.#ctx.catalog;
+  }
+
+  assets(email?: string): SimAssetView[] {
+    const emails = email === undefined ? this.emails : [this.#account(email)];
+    return emails.flatMap((e) => this.#catalog.list(e).map(assetView));
+  }
+
+  asset(key: string): SimAssetView | undefined {
+    const asset = this.#catalog.find(key);
+    return asset && assetView(asset);
+  }
+
+  rawAsset(key: string): RawAsset | undefined {
+    const asset = this.#catalog.find(key);
+    return asset && toRawAsset(this.#ctx, asset);
+  }
+
+  cdnUrl(key: string, role: FileRole = 'main', index = 0): string {
+    const { asset, file } = this.#file(key, role, index);
+    return signedUrl(this.#ctx, asset, file);
+  }
+
+  fileContent(file: FileRef, start?: number, end?: number): Readable {
+    return fileContent(file.seed, file.size, start, end);
+  }
+
+  fileBytes(file: FileRef): Buffer {
+    return fileBytes(file.seed, file.size);
+  }
+
+  sha256(file: FileRef): Promise<string> {
+    return fileSha256(file.seed, file.size);
+  }
+
+  addAssets(count: number, email?: string): SimAssetView[] {
+    const target = email === undefined ? this.emails[0] : this.#account(email);
+    return target === undefined ? [] : this.#catalog.add(target, count).map(assetView);
+  }
+
+  deleteAsset(key: string): boolean {
+    return this.#catalog.remove(key) !== undefined;
+  }
+
+  mutateFile(key: string, role: FileRole = 'main', index = 0, change: { size?: number } = {}): SimFileView {
+    const { asset } = this.#file(key, role, index);
+    return fileView(asset, this.#catalog.mutate(key, role, index, change.size));
+  }
+
+  expireAllUrls(): void {
+    this.#ctx.signer.expireAll();
+  }
+
+  configure(knobs: SimulatorKnobs): void {
+    applyKnobs(this.#ctx.knobs, knobs);
+  }
+
+  resetStats(): void {
+    Object.assign(this.#ctx.stats, emptyStats());
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      for (const cancel of [...this.#ctx.cancels]) cancel();
+      for (const socket of this.#sockets) socket.destroy();
+    });
+    return this.#closing;
+  }
+
+  #account(email: string): string {
+    const account = this.#catalog.accountOf(email);
+    if (!account) throw new RangeError(`Unknown account ${email}`);
+    return account;
+  }
+
+  #file(key: string, role: FileRole, index: number): { asset: SimAsset; file: SimFile } {
+    const asset = this.#catalog.find(key);
+    const file = asset?.files.find((f) => f.role === role && f.index === index);
+    if (!asset || !file) throw new RangeError(`No file ${role}-${index} for asset ${key}`);
+    return { asset, file };
+  }
+}
+
+function fileView(asset: SimAsset, file: SimFile): SimFileView {
+  return {
+    role: file.role,
+    index: file.index,
+    ext: file.ext,
+    size: file.size,
+    version: file.version,
+    seed: fileSeed(asset, file),
+    etag: fileEtag(asset, file),
+    lastModified: new Date(file.lastModified).toUTCString(),
+    contentType: contentTypeOf(file.ext),
+    path: filePath(asset, file),
+  };
+}
+
+function assetView(asset: SimAsset): SimAssetView {
+  return {
+    email: asset.email,
+    assetId: asset.assetId,
+    id: asset.id,
+    name: asset.name,
+    mediaType: asset.mediaType,
+    createdAt: asset.createdAt,
+    updatedAt: asset.updatedAt,
+    fileSize: asset.files[0]?.size ?? 0,
+    files: asset.files.map((file) => fileView(asset, file)),
+  };
+}
