@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -182,6 +183,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   }
   const release = dryRun ? async () => {} : await acquireLock(out);
   const controller = new AbortController();
+  // Every download and sleep listens to this one signal; dozens of listeners are expected, not a leak.
+  setMaxListeners(0, controller.signal);
   const onAbort = (): void => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) controller.abort();

@@ -64,6 +64,10 @@ function errorLine(error: unknown): string {
 }
 
 async function main(): Promise<void> {
+  // `runway-backup list | head` closes stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   // parseArgs-style errors from inside commands are turned into UsageError there; anything escaping is one line.
   try {
     process.exitCode = await run(process.argv.slice(2));

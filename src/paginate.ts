@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AssetsClient, ListPage } from './api/client.js';
 import { MAX_LIMIT, MAX_OFFSET } from './api/client.js';
 import type { SkippedItem } from './api/parse.js';
@@ -65,6 +66,7 @@ export async function* iterateAssets(
     );
   }
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
   const outer = options.signal;
   const onOuterAbort = (): void => controller.abort();
   if (outer?.aborted) throw new AbortError();

@@ -47,6 +47,11 @@ export async function runList(argv: string[]): Promise<number> {
       signal: controller.signal,
       onEvent: (e) => events.push(e),
     })) {
+      if (count === 0 && !json) {
+        out.write(
+          `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
+        );
+      }
       count++;
       bytes += asset.fileSize ?? 0;
       const type = asset.mediaType ?? 'unknown';

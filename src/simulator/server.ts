@@ -46,6 +46,10 @@ export interface Simulator {
   readonly port: number;
   readonly token: string;
   readonly emails: readonly string[];
+  /** Requests being answered right now. */
+  readonly inFlight: number;
+  /** Open TCP connections, idle keep-alive ones included. */
+  readonly openSockets: number;
   /** Live counters, reset in place by `resetStats`. */
   readonly stats: SimulatorStats;
   /** Current assets newest first: of `email`, or of every account in configuration order. */
@@ -102,7 +106,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     baseUrl: '',
     validListings: 0,
   };
+  const activity = { inFlight: 0 };
   const server = createServer((req, res) => {
+    activity.inFlight++;
+    res.once('close', () => activity.inFlight--);
     route(ctx, req, res).catch(() => {
       if (!res.headersSent) sendApiError(res, 500, 'Internal simulator error');
       else res.destroy();
@@ -124,7 +131,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   ctx.baseUrl = `http://${shownHost}:${address.port}`;
-  return new RunningSimulator(ctx, server, sockets, address.port);
+  return new RunningSimulator(ctx, server, sockets, address.port, activity);
 }
 
 async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -143,9 +150,17 @@ class RunningSimulator implements Simulator {
   readonly #ctx: SimContext;
   readonly #server: Server;
   readonly #sockets: Set<Socket>;
+  readonly #activity: { inFlight: number };
   #closing: Promise<void> | undefined;
 
-  constructor(ctx: SimContext, server: Server, sockets: Set<Socket>, port: number) {
+  constructor(
+    ctx: SimContext,
+    server: Server,
+    sockets: Set<Socket>,
+    port: number,
+    activity: { inFlight: number },
+  ) {
+    this.#activity = activity;
     this.#ctx = ctx;
     this.#server = server;
     this.#sockets = sockets;
@@ -159,6 +174,16 @@ class RunningSimulator implements Simulator {
 
   get emails(): readonly string[] {
     return this.#ctx.catalog.emails;
+  }
+
+  /** Requests whose answer has not finished or been abandoned: 0 once a client has cancelled everything. */
+  get inFlight(): number {
+    return this.#activity.inFlight;
+  }
+
+  /** Open TCP connections, idle keep-alive ones included. */
+  get openSockets(): number {
+    return this.#sockets.size;
   }
 
   get stats(): SimulatorStats {

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { iterateAssets, type ListingEvent } from '../src/paginate.js';
+import type { Asset, MediaType } from '../src/types.js';
+import { sim, simClient } from './helpers/sim.js';
+
+async function collect(iterable: AsyncIterable<Asset>): Promise<Asset[]> {
+  const all: Asset[] = [];
+  for await (const asset of iterable) all.push(asset);
+  return all;
+}
+
+describe('iterateAssets over the simulator', () => {
+  it.each([0, 1, 49, 50, 51, 99, 100, 1000, 1049])(
+    'lists all %i assets, newest first, once each',
+    async (n) => {
+      const s = await sim({ assets: n });
+      const events: ListingEvent[] = [];
+      const client = simClient(s);
+      const seen = await collect(iterateAssets(client, { onEvent: (e) => events.push(e) }));
+      expect(seen.map((a) => a.assetId)).toEqual(s.assets().map((a) => a.assetId));
+      expect(events.some((e) => e.type === 'capped')).toBe(false);
+      // Pages overlap by one, so each request after the first brings 49 new items; a short page ends the walk.
+      expect(s.stats.listRequests).toBe(
+        n < 50 ? 1 : Math.ceil((n - 50) / 49) + 1 + ((n - 50) % 49 === 0 ? 1 : 0),
+      );
+      client.close();
+    },
+  );
+
+  it('1,050 assets fill the window exactly: capped, then per-type windows find nothing more', async () => {
+    const s = await sim({ assets: 1050 });
+    const events: ListingEvent[] = [];
+    const seen = await collect(iterateAssets(simClient(s), { onEvent: (e) => events.push(e) }));
+    expect(new Set(seen.map((a) => a.assetId)).size).toBe(1050);
+    expect(events).toContainEqual({ type: 'capped', window: 'all', seen: 1050, splitting: true });
+    expect(events.filter((e) => e.type === 'capped' && !e.splitting)).toEqual([]);
+    expect(s.stats.listQueries.filter((q) => q.includes('mediaType')).length).toBeGreaterThan(0);
+  });
+
+  it('1,300 assets: the capped window is split by media type and every asset is reached', async () => {
+    const s = await sim({ assets: 1300 });
+    const events: ListingEvent[] = [];
+    const seen = await collect(iterateAssets(simClient(s), { onEvent: (e) => events.push(e) }));
+    expect(seen.map((a) => a.assetId).sort()).toEqual(
+      s
+        .assets()
+        .map((a) => a.assetId)
+        .sort(),
+    );
+    expect(events.filter((e) => e.type === 'capped' && !e.splitting)).toEqual([]);
+    expect(s.stats.listRequests).toBeLessThanOrEqual(60);
+  });
+
+  it('reports a type window that is itself capped (more than 1,050 videos)', async () => {
+    const s = await sim({ assets: 1200, mediaMix: { video: 1 } });
+    const events: ListingEvent[] = [];
+    const seen = await collect(iterateAssets(simClient(s), { onEvent: (e) => events.push(e) }));
+    expect(seen).toHaveLength(1050);
+    expect(events).toContainEqual({ type: 'capped', window: 'video', seen: 1050, splitting: false });
+  });
+
+  it.each(['video', 'image', 'audio'] as MediaType[])(
+    'filters by mediaType %s through the API',
+    async (type) => {
+      const s = await sim({ assets: 130 });
+      const seen = await collect(iterateAssets(simClient(s), { mediaType: type }));
+      const expected = s.assets().filter((a) => a.mediaType === type);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(seen.map((a) => a.assetId)).toEqual(expected.map((a) => a.assetId));
+      expect(s.stats.listQueries.every((q) => q.includes(`mediaType=${type}`))).toBe(true);
+    },
+  );
+
+  it('passes email when several accounts are configured', async () => {
+    const s = await sim({ assets: 60, accounts: ['a@x.io', 'b@x.io'] });
+    const seen = await collect(iterateAssets(simClient(s), { email: 'b@x.io' }));
+    expect(seen.map((a) => a.assetId)).toEqual(s.assets('b@x.io').map((a) => a.assetId));
+    await expect(collect(iterateAssets(simClient(s, { retries: 0 })))).rejects.toMatchObject({
+      code: 'ERR_API_BAD_REQUEST',
+    });
+  });
+
+  it('drift: assets added while walking are not lost and not repeated', async () => {
+    const s = await sim({ assets: 300, drift: { insertEvery: 1 } });
+    const before = new Set(s.assets().map((a) => a.assetId));
+    const seen = await collect(iterateAssets(simClient(s)));
+    const ids = seen.map((a) => a.assetId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of before) expect(ids).toContain(id);
+  });
+
+  it('drift: assets deleted while walking do not make others disappear', async () => {
+    const s = await sim({ assets: 300 });
+    const original = s.assets().map((a) => a.assetId);
+    s.configure({ drift: { deleteEvery: 1 } });
+    const events: ListingEvent[] = [];
+    const seen = new Set(
+      (await collect(iterateAssets(simClient(s), { onEvent: (e) => events.push(e) }))).map((a) => a.assetId),
+    );
+    const remaining = new Set(s.assets().map((a) => a.assetId));
+    // Every asset that still exists at the end was seen, even though deletions shifted the offsets under us.
+    for (const id of original) if (remaining.has(id)) expect(seen.has(id)).toBe(true);
+    expect(events.some((e) => e.type === 'drift')).toBe(true);
+  });
+
+  it('fetches the next page while the current one is consumed (lookahead)', async () => {
+    const s = await sim({ assets: 200, listLatencyMs: 150 });
+    const iterator = iterateAssets(simClient(s));
+    await iterator.next();
+    // The first page is in hand; the second was requested at once, before the consumer asked.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.stats.listRequests + s.inFlight).toBeGreaterThanOrEqual(2);
+    await iterator.return(undefined);
+  });
+
+  it('break cancels the request in flight and leaves no timer', async () => {
+    const s = await sim({ assets: 200, listLatencyMs: 300 });
+    const client = simClient(s);
+    const handlesBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    for await (const asset of iterateAssets(client)) {
+      expect(asset.assetId).toBeTruthy();
+      break;
+    }
+    // The lookahead request was in flight at the break: the server sees it abandoned.
+    await expect.poll(() => s.inFlight, { timeout: 2000 }).toBe(0);
+    expect(s.stats.listRequests).toBeLessThanOrEqual(2);
+    client.close();
+    await expect.poll(() => s.openSockets, { timeout: 2000 }).toBe(0);
+    const handlesAfter = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    expect(handlesAfter).toBeLessThanOrEqual(handlesBefore);
+  });
+
+  it('an AbortSignal stops the walk with AbortError', async () => {
+    const s = await sim({ assets: 200, listLatencyMs: 200 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await expect(collect(iterateAssets(simClient(s), { signal: controller.signal }))).rejects.toMatchObject({
+      code: 'ERR_ABORTED',
+    });
+  });
+
+  it('retries through 429 bursts and 5xx on listing', async () => {
+    const s = await sim({
+      assets: 120,
+      rateLimit: { every: 1, burst: 1, retryAfterSeconds: 0 },
+      listFaults: { status5xx: 0.3 },
+    });
+    const seen = await collect(iterateAssets(simClient(s, { retries: 8 })));
+    expect(seen).toHaveLength(120);
+    expect(s.stats.status429).toBeGreaterThan(0);
+  });
+
+  it('the request limit stops a walk that would not end and says so', async () => {
+    const s = await sim({ assets: 500 });
+    const events: ListingEvent[] = [];
+    const seen = await collect(
+      iterateAssets(simClient(s), { maxRequests: 3, onEvent: (e) => events.push(e) }),
+    );
+    expect(seen).toHaveLength(50 + 49 + 49);
+    expect(events.some((e) => e.type === 'request-limit')).toBe(true);
+  });
+});
