@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { type AssetsClient, type ClientOptions, createClient } from './api/client.js';
 import { downloadFile } from './download.js';
 import { AbortError, ApiError, DiskError, DownloadError, RunwayBackupError, UsageError } from './errors.js';
-import { isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
+import { fileSize, freeSibling, isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
 import { assetPaths, resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { type FileRole, Manifest } from './manifest.js';
@@ -68,6 +68,8 @@ export type BackupEvent =
   | { type: 'file-skipped'; file: FileJob; bytes: number }
   | { type: 'file-failed'; file: FileJob; code: string; reason: string }
   | { type: 'file-planned'; file: FileJob }
+  /** The manifest recorded this file, but the disk holds a different size: it was moved aside, then fetched. */
+  | { type: 'file-damaged'; file: FileJob; movedTo: string }
   | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string };
 
 export interface BackupFailure {
@@ -316,6 +318,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         emit({ type: 'file-skipped', file: job, bytes: done });
         continue;
       }
+      const movedAside = await setAsideDamaged(m, job, out);
+      if (movedAside) emit({ type: 'file-damaged', file: job, movedTo: movedAside });
       emit({ type: 'file-start', file: job });
       try {
         const result = await downloadFile({
@@ -452,6 +456,21 @@ async function isDone(manifest: Manifest, job: FileJob, out: string): Promise<nu
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A file the manifest records as done but whose size on disk is wrong was damaged after the backup: it is moved
+ * to `<stem>.damaged-N.<ext>` (never silently overwritten) and its record demoted, so it is fetched again.
+ */
+async function setAsideDamaged(manifest: Manifest, job: FileJob, out: string): Promise<string | undefined> {
+  const record = manifest.doneFile(job.assetId, job.role, job.index);
+  if (!record) return undefined;
+  manifest.demoteFile(job.assetId, job.role, job.index);
+  const file = resolveInside(out, record.path);
+  if ((await fileSize(file)) === undefined) return undefined;
+  const aside = await freeSibling(file, 'damaged');
+  await fs.rename(file, aside);
+  return path.relative(out, aside).split(path.sep).join('/');
 }
 
 interface Relister {

@@ -12,9 +12,7 @@ import {
   freeSibling,
   fsyncFile,
   isDiskError,
-  syncDir,
   toDiskError,
-  writeFileAtomic,
 } from './fsutil.js';
 import { backoffDelay, parseRetryAfter, type RateGate, sleep } from './retry.js';
 import { urlExpiresAt } from './url-expiry.js';
@@ -307,10 +305,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       total = contentLength;
       const validator = validatorOf(response);
       if (validator) {
-        await writeFileAtomic(
-          stateFile,
-          JSON.stringify({ assetId, key, validator, total } satisfies PartState),
-        );
+        // A hint, not a record: if a crash tears it, readPartState rejects it and the file restarts from zero.
+        await fs.writeFile(stateFile, JSON.stringify({ assetId, key, validator, total } satisfies PartState));
       } else {
         await fs.rm(stateFile, { force: true });
       }
@@ -340,7 +336,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     const sha256 = hash.digest('hex');
     const { movedAside, adopted } = await place(part, dest, sha256);
     await fs.rm(stateFile, { force: true });
-    await syncDir(path.dirname(dest));
+    // No fsync of the folder: if a crash loses the rename, the next run finds the file missing and fetches it
+    // again, because the manifest is always checked against the disk.
     return { bytes: written, sha256, movedAside, adopted };
   }
 }

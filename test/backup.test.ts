@@ -1,0 +1,202 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type BackupEvent, backup } from '../src/backup.js';
+import { expectBackupMatches, listFiles, readManifest } from './helpers/backup-check.js';
+import { sim } from './helpers/sim.js';
+import { tempDir } from './helpers/tmp.js';
+
+const fast = { backoffBaseMs: 5, retries: 6, timeoutMs: 2000 };
+
+describe('backup()', () => {
+  it('backs up every file byte-identical; a re-run downloads nothing', async () => {
+    const s = await sim({ assets: 75 });
+    const out = await tempDir();
+    const first = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    const { files } = await expectBackupMatches(s, out);
+    expect(first).toMatchObject({ assetsSeen: 75, assetsComplete: 75, filesDownloaded: files, filesFailed: 0 });
+    s.resetStats();
+    const second = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    expect(second).toMatchObject({ filesDownloaded: 0, filesSkipped: files, bytesDownloaded: 0 });
+    expect(s.stats.cdnRequests).toBe(0);
+  });
+
+  it('filters by media type and skips previews on request', async () => {
+    const s = await sim({ assets: 60 });
+    const out = await tempDir();
+    const summary = await backup({ token: s.token, baseUrl: s.url, out, mediaTypes: ['video'], previews: false, ...fast });
+    await expectBackupMatches(s, out, { types: ['video'], previews: false });
+    expect(summary.filesDownloaded).toBe(s.assets().filter((a) => a.mediaType === 'video').length);
+    expect(s.stats.listQueries.every((q) => q.includes('mediaType=video'))).toBe(true);
+  });
+
+  it('two media types walk two filtered windows', async () => {
+    const s = await sim({ assets: 60 });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out, mediaTypes: ['image', 'audio'], ...fast });
+    await expectBackupMatches(s, out, { types: ['image', 'audio'] });
+  });
+
+  it('several accounts each get their own folder', async () => {
+    const s = await sim({ assets: 20, accounts: ['a@x.io', 'b@x.io'] });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out, accounts: ['a@x.io', 'b@x.io'], ...fast });
+    const files = await listFiles(out);
+    expect(files.filter((f) => f.startsWith('a@x.io/')).length).toBeGreaterThan(20);
+    expect(files.filter((f) => f.startsWith('b@x.io/')).length).toBeGreaterThan(20);
+    const manifest = await readManifest(out);
+    expect(Object.keys(manifest.assets)).toHaveLength(40);
+  });
+
+  it('resumes after the files changed on disk: a missing or truncated file is fetched again', async () => {
+    const s = await sim({ assets: 10 });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    const manifest = await readManifest(out);
+    const [a, b] = Object.values(manifest.assets);
+    await fs.rm(path.join(out, a!.files[0]!.path));
+    await fs.truncate(path.join(out, b!.files[0]!.path), 10);
+    const damaged: string[] = [];
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      ...fast,
+      onEvent: (e) => {
+        if (e.type === 'file-damaged') damaged.push(e.movedTo);
+      },
+    });
+    expect(summary.filesDownloaded).toBe(2);
+    // The damaged copy is kept aside, never silently overwritten.
+    const aside = b!.files[0]!.path.replace(/(\.[a-z0-9]+)$/, '.damaged-1$1');
+    expect(damaged).toEqual([aside]);
+    expect((await fs.stat(path.join(out, aside))).size).toBe(10);
+    await expectBackupMatches(s, out, { extra: [aside] });
+  });
+
+  it('survives resets, short bodies, 5xx, 429 and stalls on the CDN', async () => {
+    const s = await sim({
+      assets: 40,
+      cdnFaults: { reset: 0.2, short: 0.2, status5xx: 0.1, stall: 0.05, stallMs: 5000, maxPerFile: 2 },
+      cdnRateLimit: { every: 30, burst: 3, retryAfterSeconds: 0 },
+    });
+    const out = await tempDir();
+    const summary = await backup({ token: s.token, baseUrl: s.url, out, concurrency: 6, ...fast, timeoutMs: 500 });
+    expect(summary.filesFailed).toBe(0);
+    expect(s.stats.faultsInjected).toBeGreaterThan(5);
+    await expectBackupMatches(s, out);
+  });
+
+  it('expired URLs are refreshed through the single-asset endpoint', async () => {
+    const s = await sim({ assets: 12, listLatencyMs: 50 });
+    const out = await tempDir();
+    let expired = false;
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      concurrency: 1,
+      ...fast,
+      onEvent: (e) => {
+        // Expire every URL handed out so far once the first file is done: the rest must be refreshed.
+        if (e.type === 'file-done' && !expired) {
+          expired = true;
+          s.expireAllUrls();
+        }
+      },
+    });
+    expect(summary.filesFailed).toBe(0);
+    expect(s.stats.status403).toBeGreaterThan(0);
+    expect(s.stats.singleRequests).toBeGreaterThan(0);
+    await expectBackupMatches(s, out);
+  });
+
+  it('an asset deleted between listing and download is reported, not fatal', async () => {
+    const s = await sim({ assets: 8 });
+    const out = await tempDir();
+    const victim = s.assets()[5]!;
+    let deleted = false;
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      concurrency: 1,
+      ...fast,
+      onEvent: (e) => {
+        if (e.type === 'asset' && !deleted) {
+          deleted = true;
+          s.deleteAsset(victim.assetId);
+        }
+      },
+    });
+    expect(summary.filesFailed).toBeGreaterThan(0);
+    expect(summary.failures.every((f) => f.assetId === victim.assetId)).toBe(true);
+    expect(summary.failures[0]?.reason).toMatch(/deleted|gone/);
+    expect(summary.assetsComplete).toBe(7);
+  });
+
+  it('dry run writes nothing and lists what it would fetch', async () => {
+    const s = await sim({ assets: 10 });
+    const out = path.join(await tempDir(), 'never');
+    const planned: string[] = [];
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      dryRun: true,
+      onEvent: (e: BackupEvent) => {
+        if (e.type === 'file-planned') planned.push(e.file.path);
+      },
+    });
+    expect(summary.filesPlanned).toBe(planned.length);
+    expect(planned.length).toBe(s.assets().reduce((n, a) => n + a.files.length, 0));
+    await expect(fs.stat(out)).rejects.toThrow();
+    expect(s.stats.cdnRequests).toBe(0);
+  });
+
+  it('hostile names never escape the output folder', async () => {
+    const s = await sim({ assets: 40, hostileNames: true });
+    const parent = await tempDir();
+    const out = path.join(parent, 'out');
+    await backup({ token: s.token, baseUrl: s.url, out, metadata: true, ...fast });
+    expect(await listFiles(parent)).toEqual((await listFiles(out)).map((f) => `out/${f}`));
+    await expectBackupMatches(s, out);
+  });
+
+  it('metadata sidecars carry the API fields without any URL', async () => {
+    const s = await sim({ assets: 5 });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out, metadata: true, ...fast });
+    const manifest = await readManifest(out);
+    for (const entry of Object.values(manifest.assets)) {
+      const text = await fs.readFile(path.join(out, entry.sidecar!), 'utf8');
+      expect(text).not.toMatch(/https?:\/\//);
+      expect(text).not.toContain('Signature');
+      expect(JSON.parse(text)).toMatchObject({ assetId: entry.assetId, name: entry.name });
+    }
+  });
+
+  it('a corrupt manifest stops the run and is kept as it was', async () => {
+    const s = await sim({ assets: 3 });
+    const out = await tempDir();
+    await fs.writeFile(path.join(out, 'manifest.json'), '{"version": 1, "assets": {tr');
+    await expect(backup({ token: s.token, baseUrl: s.url, out })).rejects.toMatchObject({ code: 'ERR_MANIFEST_CORRUPT' });
+    expect(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).toBe('{"version": 1, "assets": {tr');
+    expect(s.stats.cdnRequests).toBe(0);
+  });
+
+  it('abort stops the run, keeps .part files and flushes the manifest', async () => {
+    const s = await sim({ assets: 20, cdnBytesPerSecond: 200_000, mainSize: { min: 200_000, max: 300_000 } });
+    const out = await tempDir();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 700);
+    const summary = await backup({ token: s.token, baseUrl: s.url, out, signal: controller.signal, ...fast });
+    expect(summary.interrupted).toBe(true);
+    const files = await listFiles(out);
+    expect(files.some((f) => f.endsWith('.part'))).toBe(true);
+    await readManifest(out); // parseable
+    const resumed = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    expect(resumed.interrupted).toBe(false);
+    await expectBackupMatches(s, out);
+  });
+});

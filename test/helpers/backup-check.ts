@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import type { ManifestData } from '../../src/manifest.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import type { MediaType } from '../../src/types.js';
+
+export async function sha256OfFile(file: string): Promise<string> {
+  return createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
+}
+
+/** Every file below `dir`, relative, POSIX separators. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
+}
+
+export async function readManifest(out: string): Promise<ManifestData> {
+  return JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')) as ManifestData;
+}
+
+/**
+ * Asserts that `out` holds exactly what the simulator serves for the wanted assets: every file byte-identical,
+ * recorded done in the manifest with its sha256, and nothing else on disk (no strays, no .part files).
+ */
+export async function expectBackupMatches(
+  simulator: Simulator,
+  out: string,
+  options: { types?: MediaType[]; previews?: boolean; email?: string; extra?: string[] } = {},
+): Promise<{ files: number }> {
+  const { types = ['video', 'image', 'audio'], previews = true } = options;
+  const manifest = await readManifest(out);
+  const wanted = simulator.assets(options.email).filter((a) => types.includes(a.mediaType as MediaType));
+  const expectedPaths: string[] = ['manifest.json', ...(options.extra ?? [])];
+  for (const asset of wanted) {
+    const entry = manifest.assets[asset.assetId];
+    expect(entry, `manifest entry for ${asset.assetId}`).toBeDefined();
+    expect(entry!.status).toBe('complete');
+    const files = asset.files.filter((f) => previews || f.role === 'main');
+    expect(entry!.files.map((f) => `${f.role}-${f.index}`)).toEqual(
+      files.map((f) => `${f.role}-${f.role === 'main' ? 0 : f.index + 1}`),
+    );
+    for (const file of files) {
+      const record = entry!.files.find((f) => f.role === file.role && f.index === (file.role === 'main' ? 0 : file.index + 1))!;
+      const onDisk = path.join(out, record.path);
+      const expectedSha = await simulator.sha256(file);
+      expect(await sha256OfFile(onDisk), record.path).toBe(expectedSha);
+      expect(record.sha256).toBe(expectedSha);
+      expect(record.bytes).toBe(file.size);
+      expectedPaths.push(record.path);
+    }
+    if (entry!.sidecar) expectedPaths.push(entry!.sidecar);
+  }
+  expect(Object.keys(manifest.assets).sort()).toEqual(wanted.map((a) => a.assetId).sort());
+  expect(await listFiles(out)).toEqual(expectedPaths.sort());
+  return { files: expectedPaths.length - 1 - (options.extra?.length ?? 0) };
+}
