@@ -365,8 +365,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         });
       } catch (error) {
         if (signal.aborted || error instanceof AbortError) return;
-        if (error instanceof DiskError) {
-          fatal ??= error;
+        if (error instanceof DiskError || isDiskError(error)) {
+          fatal ??= error instanceof DiskError ? error : toDiskError(error, job.path);
           controller.abort();
           return;
         }

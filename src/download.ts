@@ -7,13 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import got, { RequestError } from 'got';
 import { AbortError, DownloadError, redactUrl } from './errors.js';
-import {
-  fileSize,
-  freeSibling,
-  fsyncFile,
-  isDiskError,
-  toDiskError,
-} from './fsutil.js';
+import { fileSize, freeSibling, fsyncFile, isDiskError, toDiskError } from './fsutil.js';
 import { backoffDelay, parseRetryAfter, type RateGate, sleep } from './retry.js';
 import { urlExpiresAt } from './url-expiry.js';
 

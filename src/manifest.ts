@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { closeSync, promises as fs, openSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ManifestCorruptError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
@@ -75,66 +75,101 @@ function checkShape(data: unknown, file: string): ManifestData {
 }
 
 export interface ManifestOptions {
-  /** Write at most this often while changes arrive, in ms. @default 1000 */
+  /** Rewrite manifest.json at most this often while changes arrive, in ms. @default 2000 */
   flushIntervalMs?: number;
-  /** Write sooner once this many changes are pending. @default 100 */
+  /** Rewrite sooner once this many changes are pending. @default 500 */
   flushEvery?: number;
 }
 
+/** One change, as appended to the journal. Every op is idempotent, so replaying a journal twice is harmless. */
+type JournalOp =
+  | { op: 'asset'; entry: Omit<ManifestAsset, 'files'> }
+  | { op: 'file'; assetId: string; file: ManifestFile }
+  | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
+  | { op: 'demote'; assetId: string; role: FileRole; index: number };
+
+export const JOURNAL_NAME = 'manifest.journal';
+
 /**
- * The record of what is done, keyed by assetId. Changes are batched and written atomically (temp + rename), so a
- * crash at any instant leaves the previous or the next complete manifest, never a torn one. Holds no URLs and no
- * token: only ids, names, paths, sizes and hashes.
+ * The record of what is done, keyed by assetId. Holds no URLs and no token: only ids, names, paths, sizes and
+ * hashes.
+ *
+ * Two files: `manifest.json`, rewritten atomically (temp + fsync + rename) every few seconds, and
+ * `manifest.journal`, to which each change is appended as one JSON line the moment it happens. A `kill -9` at any
+ * instant leaves a whole manifest.json plus a journal whose last line may be torn; loading replays the journal
+ * (ignoring a torn line), so a file finished a millisecond before the kill is not downloaded again. Rewriting the
+ * whole manifest per file would cost O(assets) per file; the journal costs one small append.
  */
 export class Manifest {
   readonly file: string;
+  readonly journal: string;
   readonly data: ManifestData;
   #dirty = 0;
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
+  #fd: number | undefined;
   readonly #intervalMs: number;
   readonly #every: number;
+  /** Journal lines that could not be read when loading (a torn last line after a crash). */
+  readonly tornLines: number;
 
-  private constructor(file: string, data: ManifestData, options: ManifestOptions) {
+  private constructor(file: string, data: ManifestData, options: ManifestOptions, tornLines: number) {
     this.file = file;
+    this.journal = path.join(path.dirname(file), JOURNAL_NAME);
     this.data = data;
-    this.#intervalMs = options.flushIntervalMs ?? 1000;
-    this.#every = options.flushEvery ?? 100;
+    this.tornLines = tornLines;
+    this.#intervalMs = options.flushIntervalMs ?? 2000;
+    this.#every = options.flushEvery ?? 500;
   }
 
-  /** Loads `<out>/manifest.json`, or starts an empty one. A file that exists but cannot be read is an error. */
+  /**
+   * Loads `<out>/manifest.json` and replays the journal, or starts an empty manifest. A manifest.json that exists
+   * but cannot be read is an error, and it is left as it is.
+   */
   static async load(out: string, options: ManifestOptions = {}): Promise<Manifest> {
     const file = path.join(out, MANIFEST_NAME);
-    let text: string | undefined;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new ManifestCorruptError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`, {
-          cause: error,
-        });
-      }
-    }
+    const text = await readIfExists(file);
+    let data: ManifestData;
     if (text === undefined) {
       const now = new Date().toISOString();
-      return new Manifest(
-        file,
-        { version: MANIFEST_VERSION, tool: 'runway-backup', createdAt: now, updatedAt: now, assets: {} },
-        options,
-      );
+      data = { version: MANIFEST_VERSION, tool: 'runway-backup', createdAt: now, updatedAt: now, assets: {} };
+    } else {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        throw new ManifestCorruptError(
+          `${file} is not valid JSON; it was left untouched (move it away to start over)`,
+          {
+            cause: error,
+          },
+        );
+      }
+      data = checkShape(parsed, file);
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ManifestCorruptError(
-        `${file} is not valid JSON; it was left untouched (move it away to start over)`,
-        {
-          cause: error,
-        },
-      );
+    let torn = 0;
+    let replayed = 0;
+    // The rotated journal (left by a crash during a rewrite) first, then the current one.
+    for (const name of [`${JOURNAL_NAME}.old`, JOURNAL_NAME]) {
+      const journal = await readIfExists(path.join(out, name));
+      if (journal === undefined) continue;
+      for (const line of journal.split('\n')) {
+        if (line.trim() === '') continue;
+        let op: JournalOp;
+        try {
+          op = JSON.parse(line) as JournalOp;
+        } catch {
+          torn++;
+          continue;
+        }
+        if (apply(data, op)) replayed++;
+        else torn++;
+      }
     }
-    return new Manifest(file, checkShape(parsed, file), options);
+    const manifest = new Manifest(file, data, options, torn);
+    // Replayed changes are not in manifest.json yet: the next flush writes them there.
+    manifest.#dirty = replayed;
+    return manifest;
   }
 
   get(assetId: string): ManifestAsset | undefined {
@@ -155,48 +190,39 @@ export class Manifest {
     entry: Omit<ManifestAsset, 'files' | 'updatedAt' | 'status'> & { status?: ManifestAsset['status'] },
   ): void {
     const existing = this.get(entry.assetId);
-    const now = new Date().toISOString();
-    this.data.assets[entry.assetId] = {
-      ...existing,
-      ...entry,
-      status: entry.status ?? existing?.status ?? 'partial',
-      files: existing?.files ?? [],
-      updatedAt: now,
-    };
-    this.#changed();
+    this.#record({
+      op: 'asset',
+      entry: {
+        ...entry,
+        status: entry.status ?? existing?.status ?? 'partial',
+        updatedAt: new Date().toISOString(),
+      },
+    });
   }
 
   /** Records one file as done. Call only after the file was verified, fsynced and renamed. */
   recordFile(assetId: string, file: ManifestFile): void {
-    const entry = this.get(assetId);
-    if (!entry) throw new Error(`recordFile before upsertAsset for ${assetId}`);
-    entry.files = entry.files.filter((f) => !(f.role === file.role && f.index === file.index));
-    entry.files.push(file);
-    entry.files.sort((a, b) => (a.role === b.role ? a.index - b.index : a.role === 'main' ? -1 : 1));
-    entry.updatedAt = file.completedAt;
-    this.#changed();
+    if (!this.get(assetId)) throw new Error(`recordFile before upsertAsset for ${assetId}`);
+    this.#record({ op: 'file', assetId, file });
   }
 
   setStatus(assetId: string, status: ManifestAsset['status'], sidecar?: string): void {
-    const entry = this.get(assetId);
-    if (!entry) return;
-    entry.status = status;
-    if (sidecar !== undefined) entry.sidecar = sidecar;
-    entry.updatedAt = new Date().toISOString();
-    this.#changed();
+    if (!this.get(assetId)) return;
+    this.#record({ op: 'status', assetId, status, sidecar });
   }
 
   /** Forgets one file (found missing or corrupt) so that the next backup fetches it again. */
   demoteFile(assetId: string, role: FileRole, index: number): void {
-    const entry = this.get(assetId);
-    if (!entry) return;
-    entry.files = entry.files.filter((f) => !(f.role === role && f.index === index));
-    entry.status = 'partial';
-    entry.updatedAt = new Date().toISOString();
-    this.#changed();
+    if (!this.get(assetId)) return;
+    this.#record({ op: 'demote', assetId, role, index });
   }
 
-  #changed(): void {
+  #record(op: JournalOp): void {
+    apply(this.data, op);
+    // Synchronous on purpose: the line is in the kernel before the caller goes on, so a kill -9 right after
+    // cannot lose it, and no rotation can run between the change and its line.
+    this.#fd ??= openSync(this.journal, 'a');
+    writeSync(this.#fd, `${JSON.stringify(op)}\n`);
     this.#dirty++;
     if (this.#dirty >= this.#every) {
       void this.flush().catch(() => {});
@@ -209,7 +235,7 @@ export class Manifest {
     }
   }
 
-  /** Writes pending changes now. Resolves when they are on disk; rejects if a write failed. */
+  /** Rewrites manifest.json with every change so far and empties the journal. Rejects if the write failed. */
   async flush(): Promise<void> {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
@@ -224,20 +250,89 @@ export class Manifest {
         const pending = this.#dirty;
         this.#dirty = 0;
         this.data.updatedAt = new Date().toISOString();
+        // Snapshot and rotate together, synchronously: every line in the rotated journal is in the snapshot,
+        // and every later change goes to the fresh journal.
+        const snapshot = `${JSON.stringify(this.data, null, 2)}\n`;
+        const rotated = `${this.journal}.old`;
+        this.#closeJournal();
+        let hasRotated = false;
         try {
-          await writeFileAtomic(this.file, `${JSON.stringify(this.data, null, 2)}\n`);
+          renameSync(this.journal, rotated);
+          hasRotated = true;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+        try {
+          await writeFileAtomic(this.file, snapshot);
         } catch (error) {
           this.#dirty += pending;
           throw error;
         }
+        if (hasRotated) await fs.rm(rotated, { force: true });
       });
     this.#writing = run;
     await run;
   }
 
-  /** Stops the timer; call flush() first to keep pending changes. */
+  #closeJournal(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  /** Stops the timer and closes the journal; call flush() first to fold the journal into manifest.json. */
   close(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#closeJournal();
+  }
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ManifestCorruptError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Applies one change to the data; false when the op is not one we understand (then it is ignored). */
+function apply(data: ManifestData, op: JournalOp): boolean {
+  if (!op || typeof op !== 'object') return false;
+  const entry =
+    'assetId' in op && typeof op.assetId === 'string' && Object.hasOwn(data.assets, op.assetId)
+      ? data.assets[op.assetId]
+      : undefined;
+  switch (op.op) {
+    case 'asset': {
+      if (!op.entry || typeof op.entry.assetId !== 'string') return false;
+      const existing = Object.hasOwn(data.assets, op.entry.assetId)
+        ? data.assets[op.entry.assetId]
+        : undefined;
+      data.assets[op.entry.assetId] = { ...existing, ...op.entry, files: existing?.files ?? [] };
+      return true;
+    }
+    case 'file': {
+      if (!entry || !op.file || typeof op.file.path !== 'string') return false;
+      entry.files = entry.files.filter((f) => !(f.role === op.file.role && f.index === op.file.index));
+      entry.files.push(op.file);
+      entry.files.sort((a, b) => (a.role === b.role ? a.index - b.index : a.role === 'main' ? -1 : 1));
+      entry.updatedAt = op.file.completedAt;
+      return true;
+    }
+    case 'status':
+      if (!entry) return false;
+      entry.status = op.status;
+      if (op.sidecar !== undefined) entry.sidecar = op.sidecar;
+      return true;
+    case 'demote':
+      if (!entry) return false;
+      entry.files = entry.files.filter((f) => !(f.role === op.role && f.index === op.index));
+      entry.status = 'partial';
+      return true;
+    default:
+      return false;
   }
 }

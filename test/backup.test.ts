@@ -14,7 +14,12 @@ describe('backup()', () => {
     const out = await tempDir();
     const first = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
     const { files } = await expectBackupMatches(s, out);
-    expect(first).toMatchObject({ assetsSeen: 75, assetsComplete: 75, filesDownloaded: files, filesFailed: 0 });
+    expect(first).toMatchObject({
+      assetsSeen: 75,
+      assetsComplete: 75,
+      filesDownloaded: files,
+      filesFailed: 0,
+    });
     s.resetStats();
     const second = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
     expect(second).toMatchObject({ filesDownloaded: 0, filesSkipped: files, bytesDownloaded: 0 });
@@ -24,7 +29,14 @@ describe('backup()', () => {
   it('filters by media type and skips previews on request', async () => {
     const s = await sim({ assets: 60 });
     const out = await tempDir();
-    const summary = await backup({ token: s.token, baseUrl: s.url, out, mediaTypes: ['video'], previews: false, ...fast });
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      mediaTypes: ['video'],
+      previews: false,
+      ...fast,
+    });
     await expectBackupMatches(s, out, { types: ['video'], previews: false });
     expect(summary.filesDownloaded).toBe(s.assets().filter((a) => a.mediaType === 'video').length);
     expect(s.stats.listQueries.every((q) => q.includes('mediaType=video'))).toBe(true);
@@ -81,7 +93,14 @@ describe('backup()', () => {
       cdnRateLimit: { every: 30, burst: 3, retryAfterSeconds: 0 },
     });
     const out = await tempDir();
-    const summary = await backup({ token: s.token, baseUrl: s.url, out, concurrency: 6, ...fast, timeoutMs: 500 });
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      concurrency: 6,
+      ...fast,
+      timeoutMs: 500,
+    });
     expect(summary.filesFailed).toBe(0);
     expect(s.stats.faultsInjected).toBeGreaterThan(5);
     await expectBackupMatches(s, out);
@@ -180,7 +199,9 @@ describe('backup()', () => {
     const s = await sim({ assets: 3 });
     const out = await tempDir();
     await fs.writeFile(path.join(out, 'manifest.json'), '{"version": 1, "assets": {tr');
-    await expect(backup({ token: s.token, baseUrl: s.url, out })).rejects.toMatchObject({ code: 'ERR_MANIFEST_CORRUPT' });
+    await expect(backup({ token: s.token, baseUrl: s.url, out })).rejects.toMatchObject({
+      code: 'ERR_MANIFEST_CORRUPT',
+    });
     expect(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).toBe('{"version": 1, "assets": {tr');
     expect(s.stats.cdnRequests).toBe(0);
   });

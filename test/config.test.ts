@@ -30,7 +30,8 @@ describe('config file', () => {
       timeoutSeconds: 30,
     });
     const raw = JSON.parse(await fs.readFile(EXAMPLE, 'utf8')) as Record<string, unknown>;
-    for (const key of Object.keys(config)) expect(raw[`//${key}`], `comment for ${key}`).toEqual(expect.any(String));
+    for (const key of Object.keys(config))
+      expect(raw[`//${key}`], `comment for ${key}`).toEqual(expect.any(String));
   });
 
   it.each([
@@ -59,7 +60,13 @@ describe('config file', () => {
 
   it('precedence: flags > environment > file > defaults', async () => {
     const file = await configWith(
-      JSON.stringify({ out: 'from-file', concurrency: 7, baseUrl: 'http://file.test', accounts: ['f@x.io'], previews: false }),
+      JSON.stringify({
+        out: 'from-file',
+        concurrency: 7,
+        baseUrl: 'http://file.test',
+        accounts: ['f@x.io'],
+        previews: false,
+      }),
     );
     const env = { USEAPI_TOKEN: 't', USEAPI_BASE_URL: 'http://env.test', USEAPI_EMAIL: 'e@x.io' };
     const fromFile = await resolveSettings({ config: file }, { USEAPI_TOKEN: 't' });
@@ -75,7 +82,14 @@ describe('config file', () => {
     const fromEnv = await resolveSettings({ config: file }, env);
     expect(fromEnv).toMatchObject({ baseUrl: 'http://env.test', accounts: ['e@x.io'], concurrency: 7 });
     const fromFlags = await resolveSettings(
-      { config: file, baseUrl: 'http://flag.test', email: ['g@x.io'], concurrency: 2, out: 'o', mediaType: ['video'] },
+      {
+        config: file,
+        baseUrl: 'http://flag.test',
+        email: ['g@x.io'],
+        concurrency: 2,
+        out: 'o',
+        mediaType: ['video'],
+      },
       env,
     );
     expect(fromFlags).toMatchObject({

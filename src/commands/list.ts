@@ -37,10 +37,6 @@ export async function runList(argv: string[]): Promise<number> {
   const json = values.json ?? false;
   const out = process.stdout;
   try {
-    if (!json)
-      out.write(
-        `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
-      );
     for await (const asset of iterateAssets(client, {
       email,
       mediaType: mediaTypes?.[0],

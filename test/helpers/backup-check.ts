@@ -47,7 +47,9 @@ export async function expectBackupMatches(
       files.map((f) => `${f.role}-${f.role === 'main' ? 0 : f.index + 1}`),
     );
     for (const file of files) {
-      const record = entry!.files.find((f) => f.role === file.role && f.index === (file.role === 'main' ? 0 : file.index + 1))!;
+      const record = entry!.files.find(
+        (f) => f.role === file.role && f.index === (file.role === 'main' ? 0 : file.index + 1),
+      )!;
       const onDisk = path.join(out, record.path);
       const expectedSha = await simulator.sha256(file);
       expect(await sha256OfFile(onDisk), record.path).toBe(expectedSha);
