@@ -1,0 +1,110 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JOURNAL_NAME, Manifest, type ManifestFile } from '../src/manifest.js';
+import { tempDir } from './helpers/tmp.js';
+
+const file = (index: number, role: ManifestFile['role'] = 'preview'): ManifestFile => ({
+  role,
+  index,
+  path: `video/x.preview-${index}.webp`,
+  bytes: 10 + index,
+  sha256: 'a'.repeat(64),
+  status: 'done',
+  completedAt: '2026-11-29T00:00:00.000Z',
+});
+
+async function seeded(out: string): Promise<Manifest> {
+  const m = await Manifest.load(out);
+  m.upsertAsset({ assetId: 'A', name: 'clip', mediaType: 'video' });
+  m.recordFile('A', file(0, 'main'));
+  m.recordFile('A', file(1));
+  return m;
+}
+
+describe('Manifest', () => {
+  it('round-trips through flush and load, with a version and without URLs', async () => {
+    const out = await tempDir();
+    const m = await seeded(out);
+    await m.flush();
+    m.close();
+    const text = await fs.readFile(path.join(out, 'manifest.json'), 'utf8');
+    expect(JSON.parse(text)).toMatchObject({ version: 1, tool: 'runway-backup' });
+    expect(text).not.toMatch(/https?:/);
+    const again = await Manifest.load(out);
+    expect(again.doneFile('A', 'preview', 1)?.bytes).toBe(11);
+    expect(again.get('A')?.files.map((f) => f.role)).toEqual(['main', 'preview']);
+    // The journal was folded into manifest.json and removed.
+    await expect(fs.stat(path.join(out, JOURNAL_NAME))).rejects.toThrow();
+  });
+
+  it('a change is in the journal at once, before any flush (a kill -9 keeps it)', async () => {
+    const out = await tempDir();
+    const m = await seeded(out);
+    // No flush, no close: as if the process died here.
+    const reloaded = await Manifest.load(out);
+    expect(reloaded.doneFile('A', 'main', 0)).toBeDefined();
+    expect(reloaded.doneFile('A', 'preview', 1)).toBeDefined();
+    m.close();
+  });
+
+  it('ignores a torn last journal line', async () => {
+    const out = await tempDir();
+    const m = await seeded(out);
+    m.close();
+    await fs.appendFile(path.join(out, JOURNAL_NAME), '{"op":"file","assetId":"A","fi');
+    const reloaded = await Manifest.load(out);
+    expect(reloaded.tornLines).toBe(1);
+    expect(reloaded.get('A')?.files).toHaveLength(2);
+  });
+
+  it('replays a rotated journal left by a crash during a rewrite', async () => {
+    const out = await tempDir();
+    const m = await seeded(out);
+    m.close();
+    await fs.rename(path.join(out, JOURNAL_NAME), path.join(out, `${JOURNAL_NAME}.old`));
+    const n = await Manifest.load(out);
+    n.demoteFile('A', 'preview', 1); // lands in a new journal, replayed after the old one
+    n.close();
+    const reloaded = await Manifest.load(out);
+    expect(reloaded.get('A')?.files.map((f) => f.index)).toEqual([0]);
+    expect(reloaded.get('A')?.status).toBe('partial');
+  });
+
+  it('a crash at any point of a rewrite leaves a readable manifest', async () => {
+    const out = await tempDir();
+    const m = await seeded(out);
+    await m.flush();
+    m.recordFile('A', file(2));
+    // Simulate a crash after the temp file was written but before the rename: a stray temp file remains.
+    await fs.writeFile(path.join(out, '.manifest.json.999.dead.tmp'), '{"half":');
+    m.close();
+    const reloaded = await Manifest.load(out);
+    expect(reloaded.get('A')?.files).toHaveLength(3);
+  });
+
+  it.each([
+    ['not JSON', '{"version": 1, "assets": {tr'],
+    ['a wrong version', '{"version": 99, "assets": {}}'],
+    ['a wrong shape', '{"version": 1, "assets": {"A": {"assetId": "B", "files": []}}}'],
+    ['an array', '[]'],
+  ])('a manifest that is %s is an error and is kept as it is', async (_name, content) => {
+    const out = await tempDir();
+    await fs.writeFile(path.join(out, 'manifest.json'), content);
+    await expect(Manifest.load(out)).rejects.toMatchObject({ code: 'ERR_MANIFEST_CORRUPT' });
+    expect(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).toBe(content);
+  });
+
+  it('batches rewrites: many changes, one write of manifest.json', async () => {
+    const out = await tempDir();
+    const m = await Manifest.load(out, { flushIntervalMs: 60_000, flushEvery: 1000 });
+    for (let i = 0; i < 200; i++) {
+      m.upsertAsset({ assetId: `A${i}` });
+      m.recordFile(`A${i}`, file(0, 'main'));
+    }
+    await expect(fs.stat(path.join(out, 'manifest.json'))).rejects.toThrow();
+    await m.flush();
+    m.close();
+    expect(Object.keys(JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).assets)).toHaveLength(200);
+  });
+});
