@@ -4,7 +4,15 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { type AssetsClient, type ClientOptions, createClient } from './api/client.js';
 import { downloadFile } from './download.js';
-import { AbortError, ApiError, DiskError, DownloadError, RunwayBackupError, UsageError } from './errors.js';
+import {
+  AbortError,
+  ApiError,
+  DiskError,
+  DownloadError,
+  RunwayBackupError,
+  UnsafePathError,
+  UsageError,
+} from './errors.js';
 import { fileSize, freeSibling, isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
 import { assetPaths, resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
@@ -61,7 +69,7 @@ export interface FileJob {
 
 export type BackupEvent =
   | { type: 'listing'; account: string | undefined; event: ListingEvent }
-  | { type: 'asset'; asset: Asset; account: string | undefined }
+  | { type: 'asset'; asset: Asset; account: string | undefined; files: number }
   | { type: 'file-start'; file: FileJob }
   | { type: 'file-bytes'; file: FileJob; bytes: number }
   | { type: 'file-done'; file: FileJob; bytes: number; resumedFrom: number; movedAside: string | undefined }
@@ -243,8 +251,23 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
             continue;
           }
           summary.assetsSeen++;
-          emit({ type: 'asset', asset, account });
-          const jobs = planFiles(asset, account, perAccountFolders, previews, out, claimed);
+          let jobs: FileJob[];
+          try {
+            jobs = planFiles(asset, account, perAccountFolders, previews, out, claimed);
+          } catch (error) {
+            // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
+            if (!(error instanceof UnsafePathError)) throw error;
+            summary.filesFailed++;
+            summary.failures.push({
+              assetId: asset.assetId,
+              name: asset.name,
+              path: '',
+              code: error.code,
+              reason: error.message,
+            });
+            continue;
+          }
+          emit({ type: 'asset', asset, account, files: jobs.length });
           if (dryRun) {
             for (const job of jobs) {
               const done = await isDone(manifest, job, out);

@@ -107,9 +107,9 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
   function count(event: BackupEvent): void {
     switch (event.type) {
       case 'asset':
+        totals.files += event.files;
         break;
       case 'file-start':
-        totals.files++;
         active.set(event.file, {
           bytes: 0,
           bar: tty
@@ -135,7 +135,6 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
         break;
       }
       case 'file-skipped':
-        totals.files++;
         totals.skipped++;
         break;
       default:

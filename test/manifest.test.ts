@@ -105,6 +105,8 @@ describe('Manifest', () => {
     await expect(fs.stat(path.join(out, 'manifest.json'))).rejects.toThrow();
     await m.flush();
     m.close();
-    expect(Object.keys(JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).assets)).toHaveLength(200);
+    expect(
+      Object.keys(JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).assets),
+    ).toHaveLength(200);
   });
 });
