@@ -5,6 +5,7 @@ import { runBackup } from './commands/backup.js';
 import { runDemo } from './commands/demo.js';
 import { runList } from './commands/list.js';
 import { runSimulate } from './commands/simulate.js';
+import { runVerify } from './commands/verify.js';
 import { RunwayBackupError, UsageError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -15,6 +16,7 @@ Usage:
                         [--no-previews] [--metadata] [--dry-run] [--config FILE] [--base-url URL]
                         [--json] [--quiet]
   runway-backup list    [--email E] [--media-type T] [--json] [--base-url URL]
+  runway-backup verify  [--out DIR] [--quick] [--json]
   runway-backup demo    [--out DIR]
   runway-backup simulate [--port N] [--assets N]
 
@@ -37,6 +39,8 @@ async function run(argv: string[]): Promise<number> {
       return runBackup(rest);
     case 'list':
       return runList(rest);
+    case 'verify':
+      return runVerify(rest);
     case 'demo':
       return runDemo(rest);
     case 'simulate':

@@ -34,3 +34,5 @@ export { iterateAssets } from './paginate.js';
 export { RateGate } from './retry.js';
 export type { Asset, AssetMetadata, MediaType, RawAsset } from './types.js';
 export { MEDIA_TYPES } from './types.js';
+export type { VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';
+export { verifyBackup } from './verify.js';

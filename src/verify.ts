@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { AbortError, UsageError } from './errors.js';
+import { fileSize, freeSibling } from './fsutil.js';
+import { resolveInside } from './layout.js';
+import { acquireLock } from './lock.js';
+import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from './manifest.js';
+
+export interface VerifyOptions {
+  /** The backup folder. */
+  out: string;
+  /** Check presence and size only, not sha256. @default false */
+  quick?: boolean | undefined;
+  /** Demote missing/corrupt files in the manifest and move corrupt ones aside, so the next backup fetches them. @default true */
+  repair?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  /** Called after each file is checked. */
+  onFile?: ((checked: number, total: number) => void) | undefined;
+}
+
+export interface VerifyProblem {
+  assetId: string;
+  path: string;
+  /** For corrupt files: what was found. */
+  reason: string;
+  /** Where a corrupt file was moved (relative), when repairing. */
+  movedTo?: string | undefined;
+}
+
+export interface VerifyReport {
+  /** Files the manifest records. */
+  checked: number;
+  ok: number;
+  missing: VerifyProblem[];
+  corrupt: VerifyProblem[];
+  /** Files in the folder that the manifest does not know (relative paths). */
+  untracked: string[];
+  /** Leftover `.part` files of interrupted downloads (relative paths). */
+  partials: string[];
+  bytesHashed: number;
+  quick: boolean;
+}
+
+const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, '.runway-backup.lock']);
+
+async function sha256(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, {
+    highWaterMark: 1 << 20,
+    ...(signal ? { signal } : {}),
+  })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+}
+
+/**
+ * Checks every file the manifest records: present, exact size, and (unless `quick`) the sha256 recorded at
+ * download time. With `repair` (the default), a missing or corrupt file's record is demoted and a corrupt file is
+ * moved aside to `<stem>.damaged-N.<ext>`, so that the next `backup` fetches exactly those files again.
+ */
+export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
+  const out = path.resolve(options.out);
+  const quick = options.quick ?? false;
+  const repair = options.repair ?? true;
+  if ((await fileSize(path.join(out, MANIFEST_NAME))) === undefined) {
+    try {
+      await fs.access(path.join(out, JOURNAL_NAME));
+    } catch {
+      throw new UsageError(`No backup in ${out}: there is no ${MANIFEST_NAME}`);
+    }
+  }
+  const release = repair ? await acquireLock(out) : async () => {};
+  const manifest = await Manifest.load(out);
+  const report: VerifyReport = {
+    checked: 0,
+    ok: 0,
+    missing: [],
+    corrupt: [],
+    untracked: [],
+    partials: [],
+    bytesHashed: 0,
+    quick,
+  };
+  try {
+    const known = new Set<string>();
+    const records = Object.values(manifest.data.assets).flatMap((entry) => {
+      if (entry.sidecar) known.add(entry.sidecar);
+      return entry.files.map((file) => ({ entry, file }));
+    });
+    for (const { entry, file } of records) {
+      if (options.signal?.aborted) throw new AbortError();
+      known.add(file.path);
+      report.checked++;
+      const absolute = resolveInside(out, file.path);
+      const size = await fileSize(absolute);
+      let reason: string | undefined;
+      if (size === undefined) {
+        report.missing.push({ assetId: entry.assetId, path: file.path, reason: 'missing' });
+        if (repair) manifest.demoteFile(entry.assetId, file.role, file.index);
+        options.onFile?.(report.checked, records.length);
+        continue;
+      }
+      if (size !== file.bytes) reason = `size ${size}, expected ${file.bytes}`;
+      else if (!quick) {
+        const actual = await sha256(absolute, options.signal);
+        report.bytesHashed += size;
+        if (actual !== file.sha256) reason = 'sha256 differs from the one recorded at download';
+      }
+      if (reason === undefined) {
+        report.ok++;
+      } else {
+        const problem: VerifyProblem = { assetId: entry.assetId, path: file.path, reason };
+        if (repair) {
+          const aside = await freeSibling(absolute, 'damaged');
+          await fs.rename(absolute, aside);
+          problem.movedTo = path.relative(out, aside).split(path.sep).join('/');
+          manifest.demoteFile(entry.assetId, file.role, file.index);
+        }
+        report.corrupt.push(problem);
+      }
+      options.onFile?.(report.checked, records.length);
+    }
+    for (const file of await walk(out)) {
+      if (OWN_FILES.has(file) || known.has(file) || file.endsWith('.part.json')) continue;
+      if (path.basename(file).startsWith('.manifest.json.')) continue; // temp file of an interrupted rewrite
+      if (file.endsWith('.part')) report.partials.push(file);
+      else report.untracked.push(file);
+    }
+    report.untracked.sort();
+    report.partials.sort();
+    if (repair) await manifest.flush();
+  } finally {
+    manifest.close();
+    await release();
+  }
+  return report;
+}
