@@ -76,6 +76,8 @@ export type BackupEvent =
   | { type: 'file-skipped'; file: FileJob; bytes: number }
   | { type: 'file-failed'; file: FileJob; code: string; reason: string }
   | { type: 'file-planned'; file: FileJob }
+  /** The asset was deleted on Runway between the listing and its download. */
+  | { type: 'file-gone'; file: FileJob }
   /** The manifest recorded this file, but the disk holds a different size: it was moved aside, then fetched. */
   | { type: 'file-damaged'; file: FileJob; movedTo: string }
   | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string };
@@ -102,6 +104,8 @@ export interface BackupSummary {
   bytesSkipped: number;
   seconds: number;
   failures: BackupFailure[];
+  /** Assets deleted on Runway between the listing and their download: reported, not failures. */
+  gone: { assetId: string; name: string | undefined; path: string }[];
   /** Items of the listing that were unusable (no id or url), reported and skipped. */
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
   /** Windows the API could not list to the end: more assets may exist than were seen. */
@@ -171,6 +175,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     bytesSkipped: 0,
     seconds: 0,
     failures: [],
+    gone: [],
     skippedItems: [],
     cappedWindows: [],
     listingRequests: 0,
@@ -395,6 +400,12 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         }
         complete = false;
         const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNKNOWN';
+        if (await isGone(error, asset.assetId, relisted)) {
+          // Deleted on Runway since the listing: nothing to fetch any more, so not a failure of the backup.
+          summary.gone.push({ assetId: asset.assetId, name: asset.name, path: job.path });
+          emit({ type: 'file-gone', file: job });
+          break;
+        }
         const reason = describe(error);
         summary.filesFailed++;
         summary.failures.push({ assetId: asset.assetId, name: asset.name, path: job.path, code, reason });
@@ -429,6 +440,19 @@ function describe(error: unknown): string {
   if (error instanceof ApiError && error.status === 404) return 'the asset was deleted on Runway (404)';
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0] ?? message;
+}
+
+/** True when a download failed because the asset no longer exists (asked again, to tell it from a CDN glitch). */
+async function isGone(error: unknown, assetId: string, relisted: Relister): Promise<boolean> {
+  const code = error instanceof RunwayBackupError ? error.code : undefined;
+  if (code === 'ERR_ASSET_GONE') return true;
+  if (code !== 'ERR_DOWNLOAD_GONE') return false;
+  try {
+    await relisted.fresh(assetId);
+    return false;
+  } catch (again) {
+    return again instanceof RunwayBackupError && again.code === 'ERR_ASSET_GONE';
+  }
 }
 
 function urlOf(asset: Asset, job: FileJob): string | undefined {

@@ -174,6 +174,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   let attempts = 0;
   let failures = 0;
   let urlRefreshes = 0;
+  let freshUrl = false;
   let resumedFrom = 0;
 
   const refresh = async (why: string): Promise<void> => {
@@ -182,6 +183,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     }
     urlRefreshes++;
     url = await refreshUrl();
+    freshUrl = true;
   };
 
   try {
@@ -194,7 +196,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   for (;;) {
     if (signal?.aborted) throw new AbortError();
     const expiresAt = urlExpiresAt(url);
-    if (expiresAt !== undefined && expiresAt - Date.now() < refreshMarginMs && refreshUrl) {
+    // Only a URL from the listing is refreshed ahead of time: a fresh one that is short-lived anyway is used as it
+    // is (refreshing it again would only burn the refresh budget), and a 403 still gets it replaced.
+    if (!freshUrl && expiresAt !== undefined && expiresAt - Date.now() < refreshMarginMs && refreshUrl) {
       await refresh('is about to expire');
     }
     attempts++;

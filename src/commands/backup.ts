@@ -116,6 +116,7 @@ export function describeSummary(s: BackupSummary, out: string): string {
       : `${head} in ${formatDuration(s.seconds)}: ${s.assetsSeen} assets, ${s.filesDownloaded} files downloaded (${formatBytes(s.bytesDownloaded)}), ${s.filesSkipped} already there, ${s.filesFailed} failed -> ${out}`,
   );
   for (const f of s.failures) lines.push(`  failed: ${printable(f.path)}: ${f.reason}`);
+  for (const g of s.gone) lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
   if (s.skippedItems.length) lines.push(`  ${s.skippedItems.length} unusable listing items skipped`);
   for (const c of s.cappedWindows) {
     lines.push(`  warning: listing capped (${c.window}${c.account ? `, ${c.account}` : ''}: ${c.seen} seen)`);

@@ -62,10 +62,14 @@ export async function handleCdn(
   url: URL,
 ): Promise<void> {
   ctx.stats.cdnRequests += 1;
+  const at = Date.now();
   // 'close' rather than 'finish': broken transfers (reset, short) never finish but still answered a status.
   res.once('close', () => {
-    if (res.headersSent)
+    if (res.headersSent) {
       ctx.stats.cdnStatuses[res.statusCode] = (ctx.stats.cdnStatuses[res.statusCode] ?? 0) + 1;
+      // Bounded so a long benchmark cannot grow it without end.
+      if (ctx.stats.cdnLog.length < 100_000) ctx.stats.cdnLog.push({ at, status: res.statusCode });
+    }
   });
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendXmlError(res, 405, 'MethodNotAllowed', 'The specified method is not allowed.', {
