@@ -32,7 +32,14 @@ export async function readManifest(out: string): Promise<ManifestData> {
 export async function expectBackupMatches(
   simulator: Simulator,
   out: string,
-  options: { types?: MediaType[]; previews?: boolean; email?: string; extra?: string[] } = {},
+  options: {
+    types?: MediaType[];
+    previews?: boolean;
+    email?: string;
+    extra?: string[];
+    /** Assets deleted upstream after they were backed up: their entries and files may stay. */
+    deleted?: string[];
+  } = {},
 ): Promise<{ files: number }> {
   const { types = ['video', 'image', 'audio'], previews = true } = options;
   const manifest = await readManifest(out);
@@ -59,7 +66,14 @@ export async function expectBackupMatches(
     }
     if (entry!.sidecar) expectedPaths.push(entry!.sidecar);
   }
-  expect(Object.keys(manifest.assets).sort()).toEqual(wanted.map((a) => a.assetId).sort());
+  for (const id of options.deleted ?? []) {
+    const entry = manifest.assets[id];
+    for (const f of entry?.files ?? []) expectedPaths.push(f.path);
+    if (entry?.sidecar) expectedPaths.push(entry.sidecar);
+  }
+  expect(Object.keys(manifest.assets).sort()).toEqual(
+    [...wanted.map((a) => a.assetId), ...(options.deleted ?? []).filter((id) => manifest.assets[id])].sort(),
+  );
   expect(await listFiles(out)).toEqual(expectedPaths.sort());
   return { files: expectedPaths.length - 1 - (options.extra?.length ?? 0) };
 }
