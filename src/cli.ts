@@ -14,8 +14,8 @@ export const HELP = `runway-backup: back up a RunwayML account's media through u
 Usage:
   runway-backup backup  [--out DIR] [--email E]... [--media-type video,image,audio] [--concurrency N]
                         [--no-previews] [--metadata] [--dry-run] [--config FILE] [--base-url URL]
-                        [--json] [--quiet]
-  runway-backup list    [--email E] [--media-type T] [--json] [--base-url URL]
+                        [--retries N] [--json] [--quiet]
+  runway-backup list    [--email E] [--media-type T] [--json] [--base-url URL] [--retries N]
   runway-backup verify  [--out DIR] [--quick] [--json]
   runway-backup demo    [--out DIR]
   runway-backup simulate [--port N] [--assets N]

@@ -18,6 +18,11 @@ export interface FileConfig {
   timeoutSeconds?: number;
 }
 
+/** Loose on purpose: useapi.net decides what an account email is; we only refuse what would be a path. */
+export function isEmail(value: unknown): value is string {
+  return typeof value === 'string' && /^[^\s/\\@]+@[^\s/\\@]+$/.test(value);
+}
+
 type FieldCheck = (value: unknown) => string | undefined;
 
 const isStringList = (value: unknown): value is string[] =>
@@ -32,7 +37,7 @@ const integerIn =
 
 const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   out: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a folder path'),
-  accounts: (v) => (isStringList(v) ? undefined : 'a list of emails'),
+  accounts: (v) => (isStringList(v) && v.every(isEmail) ? undefined : 'a list of account emails'),
   mediaTypes: (v) =>
     Array.isArray(v) && v.length > 0 && v.every(isMediaType)
       ? undefined

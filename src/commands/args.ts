@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { isEmail } from '../config.js';
 import { UsageError } from '../errors.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 
@@ -12,8 +13,14 @@ export function parseFlags<T extends Options>(
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0] ?? 'bad arguments';
-    throw new UsageError(`${message.replace(/\. To specify a positional argument.*$/, '')}; try --help`);
+    const first = (error as Error).message.split('\n')[0] ?? 'bad arguments';
+    const option = /Option '(?:-\w, )?(--[\w-]+)/.exec(first)?.[1];
+    // node's wording for `--concurrency` without a value, or with one that starts with a dash.
+    const message =
+      option && /argument missing|argument is ambiguous/.test(first)
+        ? `Option '${option}' needs a value (write ${option}=VALUE if it starts with a dash)`
+        : first.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
+    throw new UsageError(`${message}; try --help`);
   }
 }
 
@@ -48,7 +55,7 @@ export function parseMediaTypes(values: string[] | string | undefined): MediaTyp
 export function parseEmails(values: string[] | undefined): string[] | undefined {
   if (values === undefined) return undefined;
   const list = values.flatMap((v) => v.split(',')).map((v) => v.trim());
-  const bad = list.find((v) => !/^[^\s/@]+@[^\s/@]+$/.test(v));
+  const bad: string | undefined = list.find((v) => !isEmail(v));
   if (bad !== undefined)
     throw new UsageError(`Expected \`--email\` to be an account email, got "${bad.slice(0, 60)}"`);
   return list;

@@ -16,6 +16,7 @@ export const BACKUP_FLAGS = {
   'dry-run': { type: 'boolean' },
   config: { type: 'string' },
   'base-url': { type: 'string' },
+  retries: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
@@ -32,6 +33,7 @@ export async function runBackup(argv: string[]): Promise<number> {
       metadata: values.metadata,
       config: values.config,
       baseUrl: values['base-url'],
+      retries: parseInteger('retries', values.retries, 0, 20),
     },
     process.env,
   );

@@ -27,6 +27,9 @@ export const DEMO_ACCOUNT = {
 export async function runDemo(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, DEMO_FLAGS);
   const out = path.resolve(values.out ?? 'demo-backup');
+  // Every flag is checked before the simulator starts, so a typo costs one line and nothing else.
+  const mediaTypes = parseMediaTypes(values['media-type']) ?? [...MEDIA_TYPES];
+  const concurrency = parseInteger('concurrency', values.concurrency, 1, 32) ?? 4;
   const simulator = await startSimulator(DEMO_ACCOUNT);
   const say = (line: string): void => {
     if (!values.quiet) process.stderr.write(`${line}\n`);
@@ -39,8 +42,8 @@ export async function runDemo(argv: string[]): Promise<number> {
         baseUrl: simulator.url,
         out,
         accounts: [],
-        mediaTypes: parseMediaTypes(values['media-type']) ?? [...MEDIA_TYPES],
-        concurrency: parseInteger('concurrency', values.concurrency, 1, 32) ?? 4,
+        mediaTypes,
+        concurrency,
         previews: !values['no-previews'],
         metadata: values.metadata ?? false,
         retries: 5,

@@ -4,7 +4,7 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes, printable, truncate } from '../format.js';
 import { idSuffix } from '../layout.js';
 import { iterateAssets, type ListingEvent } from '../paginate.js';
-import { parseEmails, parseFlags, parseMediaTypes } from './args.js';
+import { parseEmails, parseFlags, parseInteger, parseMediaTypes } from './args.js';
 import { envToken } from './settings.js';
 import { onInterrupt } from './signals.js';
 
@@ -13,6 +13,7 @@ const LIST_FLAGS = {
   'media-type': { type: 'string' },
   json: { type: 'boolean' },
   'base-url': { type: 'string' },
+  retries: { type: 'string' },
 } as const;
 
 export async function runList(argv: string[]): Promise<number> {
@@ -27,6 +28,7 @@ export async function runList(argv: string[]): Promise<number> {
   const client = createClient({
     token: envToken(process.env),
     baseUrl: values['base-url'] ?? (process.env.USEAPI_BASE_URL || undefined),
+    retries: parseInteger('retries', values.retries, 0, 20),
   });
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, () => {});

@@ -29,6 +29,7 @@ export interface FlagValues {
   metadata?: boolean | undefined;
   config?: string | undefined;
   baseUrl?: string | undefined;
+  retries?: number | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -53,7 +54,7 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     concurrency: flags.concurrency ?? file.concurrency ?? 4,
     previews: flags.noPreviews ? false : (file.previews ?? true),
     metadata: flags.metadata ? true : (file.metadata ?? false),
-    retries: file.retries ?? 5,
+    retries: flags.retries ?? file.retries ?? 5,
     timeoutMs: (file.timeoutSeconds ?? 30) * 1000,
   };
   return settings;
