@@ -19,7 +19,7 @@ export interface FileConfig {
 }
 
 /** Loose on purpose: useapi.net decides what an account email is; we only refuse what would be a path. */
-export function isEmail(value: unknown): value is string {
+export function isEmail(value: unknown): boolean {
   return typeof value === 'string' && /^[^\s/\\@]+@[^\s/\\@]+$/.test(value);
 }
 

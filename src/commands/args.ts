@@ -55,7 +55,7 @@ export function parseMediaTypes(values: string[] | string | undefined): MediaTyp
 export function parseEmails(values: string[] | undefined): string[] | undefined {
   if (values === undefined) return undefined;
   const list = values.flatMap((v) => v.split(',')).map((v) => v.trim());
-  const bad: string | undefined = list.find((v) => !isEmail(v));
+  const bad = list.find((v) => !isEmail(v));
   if (bad !== undefined)
     throw new UsageError(`Expected \`--email\` to be an account email, got "${bad.slice(0, 60)}"`);
   return list;
