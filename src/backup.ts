@@ -206,6 +206,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   const signal = controller.signal;
   let manifest: Manifest | undefined;
   let fatal: unknown;
+  const knownDirs = new Map<string, Set<string>>();
 
   try {
     manifest = await Manifest.load(out);
@@ -355,6 +356,11 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           url: urlOf(asset, job) ?? asset.url,
           assetId: asset.assetId,
           key: `${job.role}-${job.index}`,
+          // The validator goes to the manifest journal: one appended line instead of a file per download.
+          resumeStore: {
+            get: () => m.partial(asset.assetId, `${job.role}-${job.index}`),
+            set: (state) => m.setPartial(asset.assetId, `${job.role}-${job.index}`, state),
+          },
           expectedSize: job.expectedBytes,
           refreshUrl: async () => {
             const fresh = await relisted.fresh(asset.assetId);
@@ -364,6 +370,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
             return url;
           },
           signal,
+          knownDirs,
           gate: client.gate,
           retries: options.retries,
           timeoutMs: options.timeoutMs,

@@ -11,13 +11,57 @@ import { fileSize, freeSibling, fsyncFile, isDiskError, toDiskError } from './fs
 import { backoffDelay, parseRetryAfter, type RateGate, sleep } from './retry.js';
 import { urlExpiresAt } from './url-expiry.js';
 
-/** The state kept beside a `.part` file so that a later run (with a fresh URL) can continue it. */
-interface PartState {
-  assetId: string;
-  key: string;
+/** What a `.part` file needs to be continued by a later run, under a fresh URL. */
+export interface ResumeState {
   /** Strong ETag, or Last-Modified when there is no strong ETag: what `If-Range` must carry. */
   validator: string;
+  /** The full size the server announced. */
   total: number | undefined;
+}
+
+/**
+ * Where the resume state of one file lives, keyed by assetId and file (never by URL: signatures change every
+ * listing). `backup()` keeps it in the manifest journal (one appended line, no extra file per download); the
+ * default keeps it in `<dest>.part.json`.
+ */
+export interface ResumeStore {
+  get(): ResumeState | undefined | Promise<ResumeState | undefined>;
+  set(state: ResumeState | undefined): void | Promise<void>;
+}
+
+interface SidecarState extends ResumeState {
+  assetId: string;
+  key: string;
+}
+
+/** The default store: a small JSON file beside the `.part`. A torn or foreign one is ignored. */
+export function sidecarResumeStore(dest: string, assetId: string, key: string): ResumeStore {
+  const file = `${dest}.part.json`;
+  return {
+    async get() {
+      try {
+        const state = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<SidecarState>;
+        if (
+          state.assetId === assetId &&
+          state.key === key &&
+          typeof state.validator === 'string' &&
+          state.validator
+        ) {
+          return {
+            validator: state.validator,
+            total: typeof state.total === 'number' ? state.total : undefined,
+          };
+        }
+      } catch {
+        // Missing or unreadable: the .part cannot be continued safely.
+      }
+      return undefined;
+    },
+    async set(state) {
+      if (state === undefined) await removeIfExists(file);
+      else await fs.writeFile(file, JSON.stringify({ assetId, key, ...state } satisfies SidecarState));
+    },
+  };
 }
 
 export interface DownloadOptions {
@@ -47,6 +91,13 @@ export interface DownloadOptions {
   refreshMarginMs?: number | undefined;
   /** Called with each chunk's length as it is written. Must be cheap. */
   onBytes?: ((bytes: number) => void) | undefined;
+  /** Where the resume state lives. @default sidecarResumeStore(dest, assetId, key) */
+  resumeStore?: ResumeStore | undefined;
+  /**
+   * What one run knows of its folders: each folder it has made or read once, with the names in it. Saves a mkdir
+   * and a stat per file; safe because a run holds the folder's lock and its own paths are unique.
+   */
+  knownDirs?: Map<string, Set<string>> | undefined;
   /** Called before each retry. */
   onRetry?: ((info: { attempt: number; delayMs: number; reason: string }) => void) | undefined;
 }
@@ -70,6 +121,15 @@ const agent = {
   https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
 
+// Options that never change, normalised once rather than on every request.
+const cdn = got.extend({
+  decompress: false,
+  throwHttpErrors: false,
+  retry: { limit: 0 },
+  followRedirect: true,
+  agent,
+});
+
 /** Counts and hashes the bytes flowing to disk without copying them. */
 class HashCounter extends Transform {
   bytes = 0;
@@ -77,7 +137,7 @@ class HashCounter extends Transform {
     readonly hash: Hash,
     readonly onBytes: ((bytes: number) => void) | undefined,
   ) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 1 << 18 });
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
@@ -87,26 +147,12 @@ class HashCounter extends Transform {
   }
 }
 
-async function readPartState(file: string, assetId: string, key: string): Promise<PartState | undefined> {
+async function removeIfExists(file: string): Promise<void> {
   try {
-    const state = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<PartState>;
-    if (
-      state.assetId === assetId &&
-      state.key === key &&
-      typeof state.validator === 'string' &&
-      state.validator
-    ) {
-      return {
-        assetId,
-        key,
-        validator: state.validator,
-        total: typeof state.total === 'number' ? state.total : undefined,
-      };
-    }
-  } catch {
-    // Missing or unreadable: the .part cannot be continued safely.
+    await fs.unlink(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  return undefined;
 }
 
 async function hashFile(file: string, hash: Hash): Promise<void> {
@@ -169,7 +215,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     onRetry,
   } = options;
   const part = `${dest}.part`;
-  const stateFile = `${dest}.part.json`;
+  const store = options.resumeStore ?? sidecarResumeStore(dest, assetId, key);
   let url = options.url;
   let attempts = 0;
   let failures = 0;
@@ -186,12 +232,19 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     freshUrl = true;
   };
 
-  try {
-    await fs.mkdir(path.dirname(dest), { recursive: true });
-  } catch (error) {
-    if (isDiskError(error)) throw toDiskError(error, path.dirname(dest));
-    throw error;
+  const dir = path.dirname(dest);
+  let names = options.knownDirs?.get(dir);
+  if (names === undefined) {
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      names = new Set(await fs.readdir(dir));
+    } catch (error) {
+      if (isDiskError(error)) throw toDiskError(error, dir);
+      throw error;
+    }
+    options.knownDirs?.set(dir, names);
   }
+  const dirNames = options.knownDirs ? names : undefined;
 
   for (;;) {
     if (signal?.aborted) throw new AbortError();
@@ -231,23 +284,35 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   }
 
   async function attempt(): Promise<Omit<DownloadResult, 'attempts' | 'urlRefreshes' | 'resumedFrom'>> {
+    // got leaves its abort listener on the signal it is given; a per-attempt signal keeps the run's shared one
+    // from collecting thousands of listeners (addEventListener is linear in their number).
+    const local = new AbortController();
+    const onAbort = (): void => local.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await attemptWith(local.signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function attemptWith(
+    signal: AbortSignal,
+  ): Promise<Omit<DownloadResult, 'attempts' | 'urlRefreshes' | 'resumedFrom'>> {
     await gate?.wait(signal);
-    const partBytes = (await fileSize(part)) ?? 0;
-    const state = partBytes > 0 ? await readPartState(stateFile, assetId, key) : undefined;
+    // No resume state means nothing to continue: a stray .part is simply truncated, without a stat.
+    const state = await store.get();
+    const partBytes = state ? ((await fileSize(part)) ?? 0) : 0;
     const offset = state && (state.total === undefined || partBytes < state.total) ? partBytes : 0;
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
     if (offset > 0 && state) {
       headers.range = `bytes=${offset}-`;
       headers['if-range'] = state.validator;
     }
-    const stream = got.stream(url, {
+    const stream = cdn.stream(url, {
       headers,
-      decompress: false,
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      agent,
       timeout: { connect: Math.min(timeoutMs, 15_000), response: timeoutMs, socket: timeoutMs },
-      ...(signal ? { signal } : {}),
+      signal,
     });
     // Wait for the status before anything touches the disk: an error page must never become a file.
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -261,8 +326,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       if (status === 403) throw new Expired();
       if (status === 416) {
         // The .part claims more than the server has: start again rather than call it complete.
-        await fs.rm(part, { force: true });
-        await fs.rm(stateFile, { force: true });
+        await removeIfExists(part);
+        await store.set(undefined);
         throw retryable('ERR_DOWNLOAD_RANGE', `${where} answered 416 to a resume; starting over`, 416);
       }
       if (status === 429) {
@@ -288,8 +353,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       const range = parseContentRange(header(response, 'content-range'));
       if (!range || range.start !== offset || (state?.total !== undefined && range.total !== state.total)) {
         stream.destroy();
-        await fs.rm(part, { force: true });
-        await fs.rm(stateFile, { force: true });
+        await removeIfExists(part);
+        await store.set(undefined);
         throw retryable(
           'ERR_DOWNLOAD_RANGE',
           'the server answered a different range than asked; starting over',
@@ -303,10 +368,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       total = contentLength;
       const validator = validatorOf(response);
       if (validator) {
-        // A hint, not a record: if a crash tears it, readPartState rejects it and the file restarts from zero.
-        await fs.writeFile(stateFile, JSON.stringify({ assetId, key, validator, total } satisfies PartState));
+        await store.set({ validator, total });
       } else {
-        await fs.rm(stateFile, { force: true });
+        await store.set(undefined);
       }
     }
     if (expectedSize !== undefined && total !== undefined && total !== expectedSize) {
@@ -318,10 +382,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     }
 
     const counter = new HashCounter(hash, onBytes);
+    // `flush` fsyncs before close: the bytes are on disk before the rename can expose the file.
     await pipeline(
       stream,
       counter,
-      createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: 1 << 20 }),
+      createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: 1 << 18, flush: true }),
     );
     const written = start + counter.bytes;
     const want = total ?? expectedSize;
@@ -329,11 +394,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       // Keep the .part: the next attempt continues it with Range.
       throw retryable('ERR_DOWNLOAD_SHORT', `got ${written} of ${want} bytes`);
     }
-    // A FileHandle kept open across the pipeline hangs on close in Node 20; fsync through a second open instead.
-    await fsyncFile(part);
     const sha256 = hash.digest('hex');
-    const { movedAside, adopted } = await place(part, dest, sha256);
-    await fs.rm(stateFile, { force: true });
+    const { movedAside, adopted } = await place(part, dest, sha256, dirNames);
+    await store.set(undefined);
     // No fsync of the folder: if a crash loses the rename, the next run finds the file missing and fetches it
     // again, because the manifest is always checked against the disk.
     return { bytes: written, sha256, movedAside, adopted };
@@ -348,10 +411,15 @@ async function place(
   part: string,
   dest: string,
   sha256: string,
+  dirNames: Set<string> | undefined,
 ): Promise<{ movedAside: string | undefined; adopted: boolean }> {
-  if ((await fileSize(dest)) !== undefined) {
+  const name = path.basename(dest);
+  // With the folder's listing at hand, a name it never held needs no stat.
+  const mayExist = dirNames === undefined || dirNames.has(name);
+  dirNames?.add(name);
+  if (mayExist && (await fileSize(dest)) !== undefined) {
     if ((await sha256File(dest)) === sha256) {
-      await fs.rm(part, { force: true });
+      await removeIfExists(part);
       return { movedAside: undefined, adopted: true };
     }
     const aside = await freeSibling(dest, 'conflict');

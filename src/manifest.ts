@@ -34,6 +34,8 @@ export interface ManifestAsset {
   files: ManifestFile[];
   /** Relative path of the `--metadata` sidecar, when written. */
   sidecar?: string | undefined;
+  /** Resume state of interrupted downloads, by file key (`main-0`, `preview-1`): the If-Range validator. */
+  partials?: Record<string, { validator: string; total: number | undefined }> | undefined;
   updatedAt: string;
 }
 
@@ -86,7 +88,8 @@ type JournalOp =
   | { op: 'asset'; entry: Omit<ManifestAsset, 'files'> }
   | { op: 'file'; assetId: string; file: ManifestFile }
   | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
-  | { op: 'demote'; assetId: string; role: FileRole; index: number };
+  | { op: 'demote'; assetId: string; role: FileRole; index: number }
+  | { op: 'partial'; assetId: string; key: string; state?: { validator: string; total: number | undefined } };
 
 export const JOURNAL_NAME = 'manifest.journal';
 
@@ -211,6 +214,23 @@ export class Manifest {
     this.#record({ op: 'status', assetId, status, sidecar });
   }
 
+  /** The resume state of an interrupted download of this asset's file `key`. */
+  partial(assetId: string, key: string): { validator: string; total: number | undefined } | undefined {
+    const partials = this.get(assetId)?.partials;
+    return partials && Object.hasOwn(partials, key) ? partials[key] : undefined;
+  }
+
+  /** Records (or, with undefined, forgets) the resume state of one download. */
+  setPartial(
+    assetId: string,
+    key: string,
+    state: { validator: string; total: number | undefined } | undefined,
+  ): void {
+    if (!this.get(assetId)) return;
+    if (state === undefined && this.partial(assetId, key) === undefined) return;
+    this.#record({ op: 'partial', assetId, key, ...(state ? { state } : {}) });
+  }
+
   /** Forgets one file (found missing or corrupt) so that the next backup fetches it again. */
   demoteFile(assetId: string, role: FileRole, index: number): void {
     if (!this.get(assetId)) return;
@@ -314,8 +334,20 @@ function apply(data: ManifestData, op: JournalOp): boolean {
       data.assets[op.entry.assetId] = { ...existing, ...op.entry, files: existing?.files ?? [] };
       return true;
     }
+    case 'partial': {
+      if (!entry || typeof op.key !== 'string') return false;
+      const partials = { ...entry.partials };
+      if (op.state && typeof op.state.validator === 'string') partials[op.key] = op.state;
+      else delete partials[op.key];
+      entry.partials = Object.keys(partials).length > 0 ? partials : undefined;
+      return true;
+    }
     case 'file': {
       if (!entry || !op.file || typeof op.file.path !== 'string') return false;
+      if (entry.partials) {
+        const { [`${op.file.role}-${op.file.index}`]: _done, ...rest } = entry.partials;
+        entry.partials = Object.keys(rest).length > 0 ? rest : undefined;
+      }
       entry.files = entry.files.filter((f) => !(f.role === op.file.role && f.index === op.file.index));
       entry.files.push(op.file);
       entry.files.sort((a, b) => (a.role === b.role ? a.index - b.index : a.role === 'main' ? -1 : 1));
