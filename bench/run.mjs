@@ -87,7 +87,8 @@ async function urlsOf(simulator, previews) {
   const files = [];
   for await (const asset of iterateAssets(client)) {
     files.push({ url: asset.url, name: `${files.length}-main` });
-    if (previews) asset.previewUrls.forEach((url, i) => files.push({ url, name: `${files.length}-p${i}` }));
+    if (!previews) continue;
+    for (const [i, url] of asset.previewUrls.entries()) files.push({ url, name: `${files.length}-p${i}` });
   }
   client.close();
   return files;
@@ -248,7 +249,7 @@ function svgChart(scenarios) {
     }
     y += 24;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${lines.join('')}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" role="img" aria-label="Throughput per tool per scenario"><title>Throughput per tool per scenario (MB/s)</title><rect width="100%" height="100%" fill="white"/>${lines.join('')}</svg>\n`;
 }
 
 async function main() {

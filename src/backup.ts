@@ -13,7 +13,7 @@ import {
   UnsafePathError,
   UsageError,
 } from './errors.js';
-import { fileSize, freeSibling, isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
+import { ensureDir, fileSize, isDiskError, setAside, toDiskError, writeFileAtomic } from './fsutil.js';
 import { assetPaths, resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { type FileRole, Manifest } from './manifest.js';
@@ -185,7 +185,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 
   if (!dryRun) {
     try {
-      await fs.mkdir(out, { recursive: true });
+      await ensureDir(out);
       await fs.access(out, fs.constants.W_OK);
     } catch (error) {
       throw new UsageError(
@@ -522,8 +522,7 @@ async function setAsideDamaged(manifest: Manifest, job: FileJob, out: string): P
   manifest.demoteFile(job.assetId, job.role, job.index);
   const file = resolveInside(out, record.path);
   if ((await fileSize(file)) === undefined) return undefined;
-  const aside = await freeSibling(file, 'damaged');
-  await fs.rename(file, aside);
+  const aside = await setAside(file, 'damaged');
   return path.relative(out, aside).split(path.sep).join('/');
 }
 

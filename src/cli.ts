@@ -1,11 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runBackup } from './commands/backup.js';
-import { runDemo } from './commands/demo.js';
-import { runList } from './commands/list.js';
-import { runSimulate } from './commands/simulate.js';
-import { runVerify } from './commands/verify.js';
 import { RunwayBackupError, UsageError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -29,6 +24,7 @@ function version(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
+// Commands are imported when chosen: `list` need not load the simulator, nor `--help` got.
 /** Exit code of a finished command; thrown errors are mapped in `main`. */
 export type CommandResult = number;
 
@@ -36,15 +32,15 @@ async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'backup':
-      return runBackup(rest);
+      return (await import('./commands/backup.js')).runBackup(rest);
     case 'list':
-      return runList(rest);
+      return (await import('./commands/list.js')).runList(rest);
     case 'verify':
-      return runVerify(rest);
+      return (await import('./commands/verify.js')).runVerify(rest);
     case 'demo':
-      return runDemo(rest);
+      return (await import('./commands/demo.js')).runDemo(rest);
     case 'simulate':
-      return runSimulate(rest);
+      return (await import('./commands/simulate.js')).runSimulate(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -7,7 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import got, { RequestError } from 'got';
 import { AbortError, DownloadError, redactUrl } from './errors.js';
-import { fileSize, freeSibling, fsyncFile, isDiskError, toDiskError } from './fsutil.js';
+import { ensureDir, fileSize, isDiskError, setAside, toDiskError } from './fsutil.js';
 import { backoffDelay, parseRetryAfter, type RateGate, sleep } from './retry.js';
 import { urlExpiresAt } from './url-expiry.js';
 
@@ -137,7 +137,7 @@ class HashCounter extends Transform {
     readonly hash: Hash,
     readonly onBytes: ((bytes: number) => void) | undefined,
   ) {
-    super({ highWaterMark: 1 << 18 });
+    super();
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
@@ -236,7 +236,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   let names = options.knownDirs?.get(dir);
   if (names === undefined) {
     try {
-      await fs.mkdir(dir, { recursive: true });
+      await ensureDir(dir);
       names = new Set(await fs.readdir(dir));
     } catch (error) {
       if (isDiskError(error)) throw toDiskError(error, dir);
@@ -386,7 +386,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     await pipeline(
       stream,
       counter,
-      createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: 1 << 18, flush: true }),
+      createWriteStream(part, { flags: status === 206 ? 'a' : 'w', highWaterMark: 1 << 16, flush: true }),
     );
     const written = start + counter.bytes;
     const want = total ?? expectedSize;
@@ -422,8 +422,7 @@ async function place(
       await removeIfExists(part);
       return { movedAside: undefined, adopted: true };
     }
-    const aside = await freeSibling(dest, 'conflict');
-    await fs.rename(dest, aside);
+    const aside = await setAside(dest, 'conflict');
     await fs.rename(part, dest);
     return { movedAside: aside, adopted: false };
   }

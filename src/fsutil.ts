@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import fse from 'fs-extra';
 import { DiskError } from './errors.js';
 
 const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE']);
@@ -98,3 +99,22 @@ export async function freeSibling(file: string, tag: string): Promise<string> {
     }
   }
 }
+
+/**
+ * Moves a file the run must not overwrite (a damaged or conflicting copy) to a free `<stem>.<tag>-N.<ext>` beside
+ * it. fs-extra's move refuses to overwrite, so even a name taken between the check and the move loses nothing.
+ */
+export async function setAside(file: string, tag: string): Promise<string> {
+  for (;;) {
+    const aside = await freeSibling(file, tag);
+    try {
+      await fse.move(file, aside, { overwrite: false });
+      return aside;
+    } catch (error) {
+      if (!/already exists/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+/** mkdir -p. */
+export const ensureDir = (dir: string): Promise<void> => fse.ensureDir(dir);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AbortError, UsageError } from './errors.js';
-import { fileSize, freeSibling } from './fsutil.js';
+import { fileSize, setAside } from './fsutil.js';
 import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from './manifest.js';
@@ -120,8 +120,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       } else {
         const problem: VerifyProblem = { assetId: entry.assetId, path: file.path, reason };
         if (repair) {
-          const aside = await freeSibling(absolute, 'damaged');
-          await fs.rename(absolute, aside);
+          const aside = await setAside(absolute, 'damaged');
           problem.movedTo = path.relative(out, aside).split(path.sep).join('/');
           manifest.demoteFile(entry.assetId, file.role, file.index);
         }

@@ -20,15 +20,18 @@ describe('the token and signed URLs never leak', () => {
 
     results.push(await runCli(['list'], env));
     results.push(await runCli(['backup', '--out', out, '--dry-run'], env));
-    // Interrupted mid-run (leaves .part, .part.json and the journal), then completed with sidecars.
+    // Interrupted mid-run (leaves .part files and the journal with resume validators), then completed with sidecars.
     s.configure({ cdnBytesPerSecond: 300_000 });
     const child = spawnCli(['backup', '--out', out, '--metadata'], env);
     const done = finished(child);
     await expect
-      .poll(async () => (await listFiles(out).catch(() => [])).some((f) => f.endsWith('.part.json')), {
-        timeout: 10_000,
-        interval: 20,
-      })
+      .poll(
+        async () => {
+          const files = await listFiles(out).catch(() => []);
+          return files.some((f) => f.endsWith('.part')) && files.includes('manifest.journal');
+        },
+        { timeout: 10_000, interval: 20 },
+      )
       .toBe(true);
     child.kill('SIGKILL');
     results.push(await done);
