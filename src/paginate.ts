@@ -25,6 +25,12 @@ export interface IterateOptions {
   pageSize?: number | undefined;
   /** Safety stop on page requests for the whole walk, so a misbehaving API cannot keep us looping. @default 200 */
   maxRequests?: number | undefined;
+  /**
+   * Pages requested ahead of the one being consumed, once the first page came back full. More pages in flight
+   * shorten a long listing on a slow API; past the end of the account they are wasted requests (at most this many
+   * per window). @default 3
+   */
+  lookahead?: number | undefined;
   /** Walk one window per media type when the unfiltered window is capped. @default true */
   splitWhenCapped?: boolean | undefined;
   signal?: AbortSignal | undefined;
@@ -52,8 +58,12 @@ export async function* iterateAssets(
     pageSize = MAX_LIMIT,
     maxRequests = 200,
     splitWhenCapped = true,
+    lookahead = 3,
     onEvent,
   } = options;
+  if (!Number.isInteger(lookahead) || lookahead < 1 || lookahead > 8) {
+    throw new UsageError(`Expected \`lookahead\` to be an integer from 1 to 8, got ${String(lookahead)}`);
+  }
   if (!Number.isInteger(pageSize) || pageSize < 2 || pageSize > MAX_LIMIT) {
     // 2, not 1: a page must hold the overlap item plus at least one new one.
     throw new UsageError(
@@ -79,6 +89,7 @@ export async function* iterateAssets(
       email,
       mediaType,
       pageSize,
+      lookahead,
       seen,
       budget,
       signal: controller.signal,
@@ -94,6 +105,7 @@ export async function* iterateAssets(
             email,
             mediaType: type,
             pageSize,
+            lookahead,
             seen,
             budget,
             signal: controller.signal,
@@ -113,6 +125,7 @@ export async function* iterateAssets(
 
 interface WalkOptions {
   window: WindowName;
+  lookahead: number;
   email: string | undefined;
   mediaType: MediaType | undefined;
   pageSize: number;
@@ -129,15 +142,29 @@ interface WalkResult {
 }
 
 async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGenerator<Asset, WalkResult> {
-  const { window, email, mediaType, pageSize, seen, budget, signal, onEvent } = options;
+  const { window, email, mediaType, pageSize, lookahead, seen, budget, signal, onEvent } = options;
   const windowIds = new Set<string>();
-  const fetchPage = (offset: number): Promise<ListPage> | undefined => {
+  const inFlight: { offset: number; page: Promise<ListPage> | undefined; controller: AbortController }[] = [];
+  const fetchPage = (offset: number, controller: AbortController): Promise<ListPage> | undefined => {
     if (budget.requests >= budget.max) return undefined;
     budget.requests++;
-    const promise = client.listPage({ offset, limit: pageSize, email, mediaType, signal });
-    // A prefetched page may be abandoned on break; its rejection must not surface as unhandled.
+    const promise = client.listPage({ offset, limit: pageSize, email, mediaType, signal: controller.signal });
+    // A prefetched page may be abandoned; its rejection must not surface as unhandled.
     promise.catch(() => {});
     return promise;
+  };
+  // Offsets are known in advance (each page starts on the last item of the one before), so the next pages can
+  // be requested before this one is consumed.
+  let nextOffset: number | undefined = 0;
+  const request = (): void => {
+    if (nextOffset === undefined) return;
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const page = fetchPage(nextOffset, controller);
+    page?.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+    inFlight.push({ offset: nextOffset, page, controller });
+    nextOffset = nextOffset >= MAX_OFFSET ? undefined : Math.min(nextOffset + pageSize - 1, MAX_OFFSET);
   };
 
   function* fresh(page: ListPage, offset: number): Generator<Asset, number> {
@@ -153,37 +180,40 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
     return count;
   }
 
-  let offset = 0;
   let anchor: string | undefined;
-  let pending = fetchPage(0);
-  for (;;) {
-    if (pending === undefined) {
-      onEvent?.({ type: 'request-limit', window, requests: budget.requests });
-      return { capped: false, count: windowIds.size };
-    }
-    const page = await pending;
-    pending = undefined;
-    const full = page.rawCount >= pageSize;
-    const next = Math.min(offset + pageSize - 1, MAX_OFFSET);
-    // Lookahead: the next page is on its way while this one is consumed.
-    if (full && offset < MAX_OFFSET) pending = fetchPage(next);
-
-    if (anchor !== undefined && page.rawCount > 0 && !page.rawIds.includes(anchor)) {
-      // The previous page's last item did not come back: items were deleted above this offset and everything
-      // shifted left, so some items now sit before `offset`. Read the stretch just before it again.
-      const back = Math.max(0, offset - (pageSize - 1));
-      const reread = fetchPage(back);
-      if (reread !== undefined) {
-        const earlier = await reread;
-        const count = yield* fresh(earlier, back);
-        onEvent?.({ type: 'drift', window, offset, reread: count });
+  request();
+  try {
+    for (;;) {
+      const head = inFlight.shift();
+      if (head?.page === undefined) {
+        onEvent?.({ type: 'request-limit', window, requests: budget.requests });
+        return { capped: false, count: windowIds.size };
       }
+      const { offset } = head;
+      const page = await head.page;
+      const full = page.rawCount >= pageSize;
+      // Only a full page says there is more: then keep `lookahead` pages on their way.
+      if (full) while (inFlight.length < lookahead && nextOffset !== undefined) request();
+
+      if (anchor !== undefined && page.rawCount > 0 && !page.rawIds.includes(anchor)) {
+        // The previous page's last item did not come back: items were deleted above this offset and everything
+        // shifted left, so some items now sit before `offset`. Read the stretch just before it again.
+        const back = Math.max(0, offset - (pageSize - 1));
+        const reread = fetchPage(back, new AbortController());
+        if (reread !== undefined) {
+          const earlier = await reread;
+          const count = yield* fresh(earlier, back);
+          onEvent?.({ type: 'drift', window, offset, reread: count });
+        }
+      }
+      const count = yield* fresh(page, offset);
+      onEvent?.({ type: 'page', window, offset, rawCount: page.rawCount, fresh: count });
+      if (!full) return { capped: false, count: windowIds.size };
+      if (offset >= MAX_OFFSET) return { capped: true, count: windowIds.size };
+      anchor = page.rawIds.at(-1);
     }
-    const count = yield* fresh(page, offset);
-    onEvent?.({ type: 'page', window, offset, rawCount: page.rawCount, fresh: count });
-    if (!full) return { capped: false, count: windowIds.size };
-    if (offset >= MAX_OFFSET) return { capped: true, count: windowIds.size };
-    anchor = page.rawIds.at(-1);
-    offset = next;
+  } finally {
+    // Pages requested past the end, or abandoned by `break`, are cancelled.
+    for (const pending of inFlight) pending.controller.abort();
   }
 }

@@ -13,19 +13,34 @@ describe('iterateAssets over the simulator', () => {
   it.each([0, 1, 49, 50, 51, 99, 100, 1000, 1049])(
     'lists all %i assets, newest first, once each',
     async (n) => {
-      const s = await sim({ assets: n });
-      const events: ListingEvent[] = [];
-      const client = simClient(s);
-      const seen = await collect(iterateAssets(client, { onEvent: (e) => events.push(e) }));
-      expect(seen.map((a) => a.assetId)).toEqual(s.assets().map((a) => a.assetId));
-      expect(events.some((e) => e.type === 'capped')).toBe(false);
       // Pages overlap by one, so each request after the first brings 49 new items; a short page ends the walk.
-      expect(s.stats.listRequests).toBe(
-        n < 50 ? 1 : Math.ceil((n - 50) / 49) + 1 + ((n - 50) % 49 === 0 ? 1 : 0),
-      );
-      client.close();
+      const exact = n < 50 ? 1 : Math.ceil((n - 50) / 49) + 1 + ((n - 50) % 49 === 0 ? 1 : 0);
+      for (const lookahead of [1, 3]) {
+        const s = await sim({ assets: n });
+        const events: ListingEvent[] = [];
+        const client = simClient(s);
+        const seen = await collect(iterateAssets(client, { lookahead, onEvent: (e) => events.push(e) }));
+        expect(seen.map((a) => a.assetId)).toEqual(s.assets().map((a) => a.assetId));
+        expect(events.some((e) => e.type === 'capped')).toBe(false);
+        // With a lookahead of 3, at most 2 pages are requested past the end of the account.
+        expect(s.stats.listRequests).toBeGreaterThanOrEqual(exact);
+        expect(s.stats.listRequests).toBeLessThanOrEqual(exact + lookahead - 1);
+        client.close();
+        await s.close();
+      }
     },
   );
+
+  it('the lookahead keeps several pages in flight on a slow API', async () => {
+    const s = await sim({ assets: 500, listLatencyMs: 60 });
+    let most = 0;
+    const probe = setInterval(() => {
+      most = Math.max(most, s.inFlight);
+    }, 5);
+    await collect(iterateAssets(simClient(s), { lookahead: 3 }));
+    clearInterval(probe);
+    expect(most).toBe(3);
+  });
 
   it('1,050 assets fill the window exactly: capped, then per-type windows find nothing more', async () => {
     const s = await sim({ assets: 1050 });

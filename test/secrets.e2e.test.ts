@@ -27,7 +27,7 @@ describe('the token and signed URLs never leak', () => {
     await expect
       .poll(
         async () => {
-          const files = await listFiles(out).catch(() => []);
+          const files = await listFiles(out).catch((): string[] => []);
           return files.some((f) => f.endsWith('.part')) && files.includes('manifest.journal');
         },
         { timeout: 10_000, interval: 20 },
