@@ -112,6 +112,26 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     await expectBackupMatches(s, out);
   });
 
+  it('a second Ctrl-C exits 130 at once, and the next run still completes', async () => {
+    const s = await sim({ assets: 20, mainSize: { min: 400_000, max: 600_000 }, cdnBytesPerSecond: 200_000 });
+    const out = await tempDir();
+    const child = spawnCli(['backup', '--out', out], env(s));
+    const done = finished(child);
+    await expect
+      .poll(async () => (await listFiles(out).catch((): string[] => [])).some((f) => f.endsWith('.part')), {
+        timeout: 10_000,
+        interval: 20,
+      })
+      .toBe(true);
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code).toBe(130);
+    const rerun = await runCli(['backup', '--out', out, '--quiet'], env(s));
+    expect(rerun.code).toBe(0);
+    await expectBackupMatches(s, out);
+  });
+
   it('a bad token exits 3 with one line and without printing the token', async () => {
     const s = await sim({ assets: 5 });
     const out = await tempDir();
