@@ -74,7 +74,13 @@ function timed(command, commandArgs, env = {}) {
 function folderBytes(dir) {
   let total = 0;
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && !entry.name.endsWith('.json') && !entry.name.startsWith('manifest')) {
+    // Media only (and their .part files): not the manifest, its journal, or the lock file.
+    if (
+      entry.isFile() &&
+      !entry.name.endsWith('.json') &&
+      !entry.name.startsWith('manifest') &&
+      !entry.name.startsWith('.')
+    ) {
       total += statSync(path.join(entry.parentPath, entry.name)).size;
     }
   }
@@ -185,6 +191,7 @@ async function listingScenario() {
   const simulator = await startSimulator({ assets: 1050, listLatencyMs: 100, urlTtlSeconds: 7 * 86400 });
   const env = { ...process.env, USEAPI_TOKEN: simulator.token, USEAPI_BASE_URL: simulator.url };
   const firstByte = [];
+  const sinceRequest = [];
   const listing = [];
   const noop = [];
   for (let round = 0; round < rounds; round++) {
@@ -196,12 +203,17 @@ async function listingScenario() {
     const started = process.hrtime.bigint();
     const child = spawn(process.execPath, [cli, 'backup', '--out', dir, '--quiet'], { env, stdio: 'ignore' });
     let first;
+    let firstRequest;
     while (first === undefined) {
-      await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, 1));
+      if (firstRequest === undefined && simulator.inFlight > 0) {
+        firstRequest = Number(process.hrtime.bigint() - started) / 1e9;
+      }
       if (existsSync(dir) && folderBytes(dir) > 0) first = Number(process.hrtime.bigint() - started) / 1e9;
     }
     await new Promise((r) => child.on('close', r));
     firstByte.push(first);
+    sinceRequest.push(first - (firstRequest ?? 0));
     // A no-op re-run of the complete backup: time, and file requests made.
     const before = simulator.stats.cdnRequests;
     noop.push({
@@ -209,7 +221,7 @@ async function listingScenario() {
       cdn: simulator.stats.cdnRequests - before,
     });
     console.log(
-      `  round ${round + 1} listing ${listing.at(-1).toFixed(2)} s, first byte ${first.toFixed(3)} s, no-op re-run ${noop.at(-1).seconds.toFixed(2)} s (${noop.at(-1).cdn} file requests)`,
+      `  round ${round + 1} listing ${listing.at(-1).toFixed(2)} s, first byte ${first.toFixed(3)} s (${sinceRequest.at(-1).toFixed(3)} s after the first listing request), no-op re-run ${noop.at(-1).seconds.toFixed(2)} s (${noop.at(-1).cdn} file requests)`,
     );
   }
   await fs.rm(path.join(work, 'listing-backup'), { recursive: true, force: true });
@@ -218,6 +230,7 @@ async function listingScenario() {
   return {
     listingSeconds: median(listing),
     firstByteSeconds: median(firstByte),
+    firstByteAfterRequestSeconds: median(sinceRequest),
     noopSeconds: median(noop.map((n) => n.seconds)),
     noopFileRequests: Math.max(...noop.map((n) => n.cdn)),
     requestsPerListing: requests,
@@ -302,7 +315,12 @@ async function main() {
     lines.push('| measure | value |', '|---|---|');
     lines.push(`| whole listing (\`list\`) | ${listing.listingSeconds.toFixed(2)} s |`);
     lines.push(`| listing requests per walk | ${listing.requestsPerListing.toFixed(0)} |`);
-    lines.push(`| first file byte on disk (\`backup\`) | ${listing.firstByteSeconds.toFixed(3)} s |`);
+    lines.push(
+      `| first file byte on disk (\`backup\`), from the process start | ${listing.firstByteSeconds.toFixed(3)} s |`,
+    );
+    lines.push(
+      `| first file byte on disk, from the first listing request | ${listing.firstByteAfterRequestSeconds.toFixed(3)} s |`,
+    );
     lines.push(
       `| no-op re-run of the complete backup | ${listing.noopSeconds.toFixed(2)} s, ${listing.noopFileRequests} file requests |`,
     );

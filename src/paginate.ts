@@ -99,8 +99,10 @@ export async function* iterateAssets(
       const splitting = mediaType === undefined && splitWhenCapped;
       onEvent?.({ type: 'capped', window: mediaType ?? 'all', seen: seen.size, splitting });
       if (splitting) {
-        for (const type of MEDIA_TYPES) {
-          const result = yield* walkWindow(client, {
+        // The three type windows are walked side by side: on a slow API the listing takes as long as the
+        // longest of them, not their sum.
+        const walks = MEDIA_TYPES.map((type) =>
+          walkWindow(client, {
             window: type,
             email,
             mediaType: type,
@@ -110,10 +112,14 @@ export async function* iterateAssets(
             budget,
             signal: controller.signal,
             onEvent,
-          });
-          if (result.capped)
-            onEvent?.({ type: 'capped', window: type, seen: result.count, splitting: false });
-        }
+          }),
+        );
+        const results = yield* merge(walks, () => controller.abort());
+        results.forEach((result, i) => {
+          if (result.capped) {
+            onEvent?.({ type: 'capped', window: MEDIA_TYPES[i]!, seen: result.count, splitting: false });
+          }
+        });
       }
     }
   } finally {
@@ -121,6 +127,39 @@ export async function* iterateAssets(
     outer?.removeEventListener('abort', onOuterAbort);
   }
   if (outer?.aborted) throw new AbortError();
+}
+
+/**
+ * Yields from several generators as their items arrive, and returns their return values in order. Leaving early
+ * closes every one of them, so their `finally` blocks cancel what they have in flight.
+ */
+async function* merge<T, R>(generators: AsyncGenerator<T, R>[], cancel: () => void): AsyncGenerator<T, R[]> {
+  const results: R[] = [];
+  const step = (i: number) => generators[i]!.next().then((result) => ({ i, result }));
+  const pending = new Map(generators.map((_, i) => [i, step(i)]));
+  try {
+    while (pending.size > 0) {
+      const { i, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(i);
+        results[i] = result.value;
+      } else {
+        pending.set(i, step(i));
+        yield result.value;
+      }
+    }
+  } finally {
+    // Leaving early (break, an error): cancel the requests in flight first, so the steps below settle at once.
+    if (pending.size > 0) cancel();
+    // A generator that is mid-step cannot be returned until that step settles; wait for it, then close it.
+    await Promise.allSettled(
+      generators.map(async (generator, i) => {
+        if (pending.has(i)) await pending.get(i)!.catch(() => {});
+        await generator.return(undefined as R).catch(() => {});
+      }),
+    );
+  }
+  return results;
 }
 
 interface WalkOptions {

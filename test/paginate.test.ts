@@ -145,6 +145,32 @@ describe('iterateAssets over the simulator', () => {
     expect(handlesAfter).toBeLessThanOrEqual(handlesBefore);
   });
 
+  it('break during the side-by-side type windows cancels what is in flight instead of waiting for it', async () => {
+    const s = await sim({ assets: 1300, listLatencyMs: 1000 });
+    s.configure({ listLatencyMs: 0 });
+    const client = simClient(s);
+    let n = 0;
+    let inFlightAtBreak = 0;
+    let broke = 0;
+    for await (const asset of iterateAssets(client)) {
+      expect(asset.assetId).toBeTruthy();
+      // Past the first window's 1,050: the type windows are walking. Make their next answers slow, then leave.
+      if (++n === 1060) s.configure({ listLatencyMs: 1000 });
+      if (n === 1100) {
+        await expect.poll(() => s.inFlight, { timeout: 2000, interval: 5 }).toBeGreaterThan(0);
+        inFlightAtBreak = s.inFlight;
+        broke = Date.now();
+        break;
+      }
+    }
+    const left = Date.now() - broke;
+    expect(inFlightAtBreak).toBeGreaterThan(0);
+    // Waiting for the slow pages would take up to a second; cancelling them takes a few milliseconds.
+    expect(left).toBeLessThan(500);
+    await expect.poll(() => s.inFlight, { timeout: 1000 }).toBe(0);
+    client.close();
+  });
+
   it('an AbortSignal stops the walk with AbortError', async () => {
     const s = await sim({ assets: 200, listLatencyMs: 200 });
     const controller = new AbortController();
