@@ -21,6 +21,11 @@ const only = args
   ?.split('=')[1]
   ?.split(',');
 const CONCURRENCY = 8;
+// Run the CLI the way its bin runs: with the node flags of its shebang line (`#!/usr/bin/env -S node ...`).
+const nodeFlags = (await fs.readFile(cli, 'utf8'))
+  .split('\n', 1)[0]
+  .split(/\s+/)
+  .filter((w) => w.startsWith('--'));
 const MiB = 1024 * 1024;
 
 function has(command) {
@@ -106,7 +111,7 @@ async function runTool(tool, simulator, files, previews, dir) {
   if (tool === 'runway-backup') {
     const flags = ['backup', '--out', dir, '--concurrency', String(CONCURRENCY), '--quiet'];
     if (!previews) flags.push('--no-previews');
-    return timed(process.execPath, [cli, ...flags], {
+    return timed(process.execPath, [...nodeFlags, cli, ...flags], {
       USEAPI_TOKEN: simulator.token,
       USEAPI_BASE_URL: simulator.url,
     });
@@ -196,12 +201,15 @@ async function listingScenario() {
   const noop = [];
   for (let round = 0; round < rounds; round++) {
     // Whole listing: the list command, wall time.
-    listing.push((await timed(process.execPath, [cli, 'list', '--json'], env)).seconds);
+    listing.push((await timed(process.execPath, [...nodeFlags, cli, 'list', '--json'], env)).seconds);
     // First byte on disk: a backup, watched until any media file (or .part) has data.
     const dir = path.join(work, 'listing-backup');
     await fs.rm(dir, { recursive: true, force: true });
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [cli, 'backup', '--out', dir, '--quiet'], { env, stdio: 'ignore' });
+    const child = spawn(process.execPath, [...nodeFlags, cli, 'backup', '--out', dir, '--quiet'], {
+      env,
+      stdio: 'ignore',
+    });
     let first;
     let firstRequest;
     while (first === undefined) {
@@ -217,7 +225,8 @@ async function listingScenario() {
     // A no-op re-run of the complete backup: time, and file requests made.
     const before = simulator.stats.cdnRequests;
     noop.push({
-      seconds: (await timed(process.execPath, [cli, 'backup', '--out', dir, '--quiet'], env)).seconds,
+      seconds: (await timed(process.execPath, [...nodeFlags, cli, 'backup', '--out', dir, '--quiet'], env))
+        .seconds,
       cdn: simulator.stats.cdnRequests - before,
     });
     console.log(

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The small young generation suits a streaming tool whose garbage is short-lived chunk buffers: peak memory of
+// a large backup drops by about 12 MiB at no measurable cost in speed (bench/RESULTS.md).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunwayBackupError, UsageError } from './errors.js';

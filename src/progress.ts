@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import type { BackupEvent, FileJob } from './backup.js';
 import { formatBytes, formatDuration, printable, truncate } from './format.js';
 
@@ -33,7 +33,7 @@ interface Totals {
  * Turns backup events into bars or lines. Byte events only bump counters; drawing happens on a timer, so progress
  * costs the download loop a few additions per chunk and nothing more.
  */
-export function createProgress(options: ProgressOptions): ProgressReporter {
+export async function createProgress(options: ProgressOptions): Promise<ProgressReporter> {
   const { stream, tty, quiet, intervalMs = 5000 } = options;
   const totals: Totals = { files: 0, done: 0, skipped: 0, failed: 0, bytes: 0, started: Date.now() };
   const active = new Map<FileJob, { bytes: number; bar: cliProgress.SingleBar | undefined }>();
@@ -77,7 +77,9 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
     };
   }
 
-  const multibar = new cliProgress.MultiBar(
+  // Loaded only when bars are drawn: quiet and unattended runs do not pay for it in start-up time or memory.
+  const { default: bars } = await import('cli-progress');
+  const multibar = new bars.MultiBar(
     {
       stream,
       hideCursor: true,
@@ -88,7 +90,7 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
       format: ' {bar} {percentage}% | {name}',
       barsize: 24,
     },
-    cliProgress.Presets.shades_classic,
+    bars.Presets.shades_classic,
   );
   const overall = multibar.create(1, 0, { name: '' }, { format: ' {bar} {value}/{total} files | {name}' });
   const timer = setInterval(draw, 250);

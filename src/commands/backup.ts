@@ -54,7 +54,7 @@ export interface OutputOptions {
 export async function backupWithProgress(settings: BackupSettings, output: OutputOptions): Promise<number> {
   const stderr = process.stderr;
   const tty = Boolean(stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
-  const progress = createProgress({ stream: stderr, tty, quiet: output.quiet || output.dryRun });
+  const progress = await createProgress({ stream: stderr, tty, quiet: output.quiet || output.dryRun });
   const say = (line: string): void => (output.quiet ? undefined : progress.log(line));
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, say);
