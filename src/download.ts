@@ -121,6 +121,9 @@ const agent = {
   https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
 
+/** A longer Retry-After is capped to this: a misconfigured server must not park the run for a day. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
 // Options that never change, normalised once rather than on every request.
 const cdn = got.extend({
   decompress: false,
@@ -276,8 +279,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
             : retryable('ERR_DOWNLOAD_IO', (error as Error).message);
       failures++;
       if (!failure.retryable || failures > retries) throw failure;
-      const retryAfter = (failure as DownloadError & { retryAfterMs?: number }).retryAfterMs;
-      const delayMs = retryAfter ?? backoffDelay(failures, { baseMs: backoffBaseMs });
+      const delayMs = failure.retryAfterMs ?? backoffDelay(failures, { baseMs: backoffBaseMs });
       onRetry?.({ attempt: failures, delayMs, reason: failure.message });
       await sleep(delayMs, signal);
     }
@@ -332,10 +334,14 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       }
       if (status === 429) {
         const wait = parseRetryAfter(header(response, 'retry-after'));
-        if (wait !== undefined) gate?.pause(Math.min(wait, 60_000));
-        const error = retryable('ERR_DOWNLOAD_RATE_LIMITED', `${where} answered 429`, 429);
-        Object.assign(error, { retryAfterMs: wait === undefined ? undefined : Math.min(wait, 60_000) });
-        throw error;
+        const retryAfterMs = wait === undefined ? undefined : Math.min(wait, MAX_RETRY_AFTER_MS);
+        // Everyone waits, not just this worker: the gate is shared with the other downloads and the listing.
+        if (retryAfterMs !== undefined) gate?.pause(retryAfterMs);
+        throw new DownloadError('ERR_DOWNLOAD_RATE_LIMITED', `${where} answered 429`, {
+          retryable: true,
+          status: 429,
+          retryAfterMs,
+        });
       }
       if (status === 404 || status === 410)
         throw final('ERR_DOWNLOAD_GONE', `${where} answered ${status}: the file is gone`, status);

@@ -94,16 +94,24 @@ export class UnsafePathError extends RunwayBackupError {
 export class DownloadError extends RunwayBackupError {
   readonly retryable: boolean;
   readonly status: number | undefined;
+  /** How long the server asked us to wait (429 + Retry-After), capped; the retry waits this instead of backoff. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     code: string,
     message: string,
-    options: { retryable: boolean; status?: number | undefined; cause?: unknown },
+    options: {
+      retryable: boolean;
+      status?: number | undefined;
+      retryAfterMs?: number | undefined;
+      cause?: unknown;
+    },
   ) {
     super(code, message, { cause: options.cause });
     this.name = 'DownloadError';
     this.retryable = options.retryable;
     this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

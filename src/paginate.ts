@@ -83,8 +83,9 @@ export async function* iterateAssets(
   outer?.addEventListener('abort', onOuterAbort, { once: true });
   const seen = new Set<string>();
   const budget = { requests: 0, max: maxRequests };
-  try {
-    const first = yield* walkWindow(client, {
+  // Everything but the window is shared: one `seen` set dedupes across windows, one budget bounds them all.
+  const walk = (mediaType: MediaType | undefined) =>
+    walkWindow(client, {
       window: mediaType ?? 'all',
       email,
       mediaType,
@@ -95,25 +96,15 @@ export async function* iterateAssets(
       signal: controller.signal,
       onEvent,
     });
+  try {
+    const first = yield* walk(mediaType);
     if (first.capped) {
       const splitting = mediaType === undefined && splitWhenCapped;
       onEvent?.({ type: 'capped', window: mediaType ?? 'all', seen: seen.size, splitting });
       if (splitting) {
         // The three type windows are walked side by side: on a slow API the listing takes as long as the
         // longest of them, not their sum.
-        const walks = MEDIA_TYPES.map((type) =>
-          walkWindow(client, {
-            window: type,
-            email,
-            mediaType: type,
-            pageSize,
-            lookahead,
-            seen,
-            budget,
-            signal: controller.signal,
-            onEvent,
-          }),
-        );
+        const walks = MEDIA_TYPES.map((type) => walk(type));
         const results = yield* merge(walks, () => controller.abort());
         results.forEach((result, i) => {
           if (result.capped) {
