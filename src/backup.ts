@@ -71,6 +71,8 @@ export type BackupEvent =
   | { type: 'listing'; account: string | undefined; event: ListingEvent }
   | { type: 'asset'; asset: Asset; account: string | undefined; files: number }
   | { type: 'file-start'; file: FileJob }
+  /** A transfer began: the file's size when the server says it, and the bytes already kept from a `.part`. */
+  | { type: 'file-size'; file: FileJob; total: number | undefined; offset: number }
   | { type: 'file-bytes'; file: FileJob; bytes: number }
   | { type: 'file-done'; file: FileJob; bytes: number; resumedFrom: number; movedAside: string | undefined }
   | { type: 'file-skipped'; file: FileJob; bytes: number }
@@ -379,6 +381,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
             summary.bytesDownloaded += bytes;
             emit({ type: 'file-bytes', file: job, bytes });
           },
+          onStart: ({ total, offset }) => emit({ type: 'file-size', file: job, total, offset }),
           onRetry: (info) => emit({ type: 'retry', file: job, ...info }),
         });
         m.recordFile(asset.assetId, {

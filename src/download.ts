@@ -91,6 +91,8 @@ export interface DownloadOptions {
   refreshMarginMs?: number | undefined;
   /** Called with each chunk's length as it is written. Must be cheap. */
   onBytes?: ((bytes: number) => void) | undefined;
+  /** Called when a transfer starts: the file's full size when the server says it, and the bytes kept from a .part. */
+  onStart?: ((info: { total: number | undefined; offset: number }) => void) | undefined;
   /** Where the resume state lives. @default sidecarResumeStore(dest, assetId, key) */
   resumeStore?: ResumeStore | undefined;
   /**
@@ -387,6 +389,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       );
     }
 
+    options.onStart?.({ total, offset: start });
     const counter = new HashCounter(hash, onBytes);
     // `flush` fsyncs before close: the bytes are on disk before the rename can expose the file.
     await pipeline(

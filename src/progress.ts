@@ -121,6 +121,14 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
             : undefined,
         });
         break;
+      case 'file-size': {
+        const state = active.get(event.file);
+        if (state) {
+          state.bytes = event.offset;
+          if (event.total !== undefined) state.bar?.setTotal(event.total);
+        }
+        break;
+      }
       case 'file-bytes': {
         totals.bytes += event.bytes;
         const state = active.get(event.file);
