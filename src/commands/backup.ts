@@ -55,7 +55,12 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const stderr = process.stderr;
   const tty = Boolean(stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
   const progress = await createProgress({ stream: stderr, tty, quiet: output.quiet || output.dryRun });
-  const say = (line: string): void => (output.quiet ? undefined : progress.log(line));
+  // A dry run draws no progress, but its warnings (capped windows, Ctrl-C) still belong on stderr.
+  const say = (line: string): void => {
+    if (output.quiet) return;
+    if (output.dryRun) stderr.write(`${line}\n`);
+    else progress.log(line);
+  };
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, say);
   const onEvent = (event: BackupEvent): void => {
