@@ -449,7 +449,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 function describe(error: unknown): string {
   if (error instanceof ApiError && error.status === 404) return 'the asset was deleted on Runway (404)';
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
+  // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
+  return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
 }
 
 /** True when a download failed because the asset no longer exists (asked again, to tell it from a CDN glitch). */

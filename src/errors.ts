@@ -123,10 +123,6 @@ export class DiskError extends RunwayBackupError {
   }
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortError();
-}
-
 /** Removes the query string and fragment of a URL so that signatures never reach a message. */
 export function redactUrl(url: string): string {
   try {

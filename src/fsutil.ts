@@ -36,16 +36,6 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Flushes a file's data to the disk, so that a rename after it cannot expose a file with holes after a crash. */
-export async function fsyncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Writes `data` to `file` so that a crash at any instant leaves either the old or the new content: a temp file in
  * the same folder, fsync, rename over, fsync the folder.
