@@ -1,9 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { AssetsClient } from '../src/api/client.js';
 import { type BackupEvent, backup } from '../src/backup.js';
+import { ApiError } from '../src/errors.js';
 import { expectBackupMatches, listFiles, readManifest } from './helpers/backup-check.js';
-import { sim } from './helpers/sim.js';
+import { sim, simClient } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fast = { backoffBaseMs: 5, retries: 6, timeoutMs: 2000 };
@@ -127,6 +129,46 @@ describe('backup()', () => {
     expect(summary.filesFailed).toBe(0);
     expect(s.stats.status403).toBeGreaterThan(0);
     expect(s.stats.singleRequests).toBeGreaterThan(0);
+    await expectBackupMatches(s, out);
+  });
+
+  it('when the single-asset endpoint fails, fresh URLs come from one shared re-listing', async () => {
+    const s = await sim({ assets: 12 });
+    const out = await tempDir();
+    const real = simClient(s, { retries: 0 });
+    let singleCalls = 0;
+    // The same client, except that its single-asset lookups fail the way an outage would.
+    const client: AssetsClient = {
+      listPage: (params) => real.listPage(params),
+      getAsset: async () => {
+        singleCalls++;
+        throw new ApiError(503, 'single-asset endpoint unavailable');
+      },
+      gate: real.gate,
+      get requestCount() {
+        return real.requestCount;
+      },
+      close: () => real.close(),
+    };
+    let expired = false;
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      client,
+      concurrency: 1,
+      ...fast,
+      onEvent: (e) => {
+        if (e.type === 'file-done' && !expired) {
+          expired = true;
+          s.expireAllUrls();
+        }
+      },
+    });
+    expect(summary.filesFailed).toBe(0);
+    expect(singleCalls).toBeGreaterThan(1);
+    // One re-listing served every refresh (it is reused for a minute), not one listing per file.
+    expect(s.stats.listRequests).toBeLessThanOrEqual(2);
     await expectBackupMatches(s, out);
   });
 
