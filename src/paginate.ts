@@ -211,6 +211,7 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
   }
 
   let anchor: string | undefined;
+  let anchorPage: (string | undefined)[] = [];
   request();
   try {
     for (;;) {
@@ -227,20 +228,26 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
 
       if (anchor !== undefined && page.rawCount > 0 && !page.rawIds.includes(anchor)) {
         // The previous page's last item did not come back: items were deleted above this offset and everything
-        // shifted left, so some items now sit before `offset`. Read the stretch just before it again.
-        const back = Math.max(0, offset - (pageSize - 1));
-        const reread = fetchPage(back, new AbortController());
-        if (reread !== undefined) {
+        // shifted left, so some items now sit before `offset`. Read the stretch before it again, stepping back
+        // until a page shows an item of the previous page: from there on, nothing can have slipped through.
+        const previous = new Set(anchorPage);
+        let count = 0;
+        for (let back = offset; back > 0; ) {
+          back = Math.max(0, back - (pageSize - 1));
+          const reread = fetchPage(back, new AbortController());
+          if (reread === undefined) break;
           const earlier = await reread;
-          const count = yield* fresh(earlier, back);
-          onEvent?.({ type: 'drift', window, offset, reread: count });
+          count += yield* fresh(earlier, back);
+          if (earlier.rawIds.some((id) => id !== undefined && previous.has(id))) break;
         }
+        onEvent?.({ type: 'drift', window, offset, reread: count });
       }
       const count = yield* fresh(page, offset);
       onEvent?.({ type: 'page', window, offset, rawCount: page.rawCount, fresh: count });
       if (!full) return { capped: false, count: windowIds.size };
       if (offset >= MAX_OFFSET) return { capped: true, count: windowIds.size };
       anchor = page.rawIds.at(-1);
+      anchorPage = page.rawIds;
     }
   } finally {
     // Pages requested past the end, or abandoned by `break`, are cancelled.

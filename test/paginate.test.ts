@@ -118,6 +118,28 @@ describe('iterateAssets over the simulator', () => {
     expect(events.some((e) => e.type === 'drift')).toBe(true);
   });
 
+  it.each([1, 3])(
+    'drift: a mass deletion (more than a page) loses no remaining asset (lookahead %i)',
+    async (lookahead) => {
+      const s = await sim({ assets: 400 });
+      const client = simClient(s);
+      const seen = new Set<string>();
+      let deleted = false;
+      const events: ListingEvent[] = [];
+      for await (const asset of iterateAssets(client, { lookahead, onEvent: (e) => events.push(e) })) {
+        seen.add(asset.assetId);
+        if (seen.size === 120 && !deleted) {
+          // 130 assets above the walk's position vanish at once: every later item shifts left by more than a page.
+          deleted = true;
+          for (const a of s.assets().slice(0, 130)) s.deleteAsset(a.assetId);
+        }
+      }
+      for (const a of s.assets()) expect(seen.has(a.assetId), a.assetId).toBe(true);
+      expect(events.filter((e) => e.type === 'drift').length).toBeGreaterThan(0);
+      client.close();
+    },
+  );
+
   it('fetches the next page while the current one is consumed (lookahead)', async () => {
     const s = await sim({ assets: 200, listLatencyMs: 150 });
     const iterator = iterateAssets(simClient(s));
