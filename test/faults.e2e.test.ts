@@ -42,7 +42,9 @@ async function expectClean(
   return s;
 }
 
-describe('fault matrix: every run ends byte-identical with exit 0', () => {
+// Listing faults have no per-request cap: a page that draws several faults in a row waits through real backoff
+// (0.5, 1, 2, 4 s...), so these tests get room; they usually take a few seconds.
+describe('fault matrix: every run ends byte-identical with exit 0', { timeout: 120_000 }, () => {
   it('429 storms with Retry-After slow every worker down together', async () => {
     const s = await expectClean(
       {
@@ -62,13 +64,14 @@ describe('fault matrix: every run ends byte-identical with exit 0', () => {
   });
 
   it('5xx on listing and on downloads', async () => {
-    await expectClean({ listFaults: { status5xx: 0.4 }, cdnFaults: { status5xx: 0.3, maxPerFile: 3 } }, (s) =>
-      expect(s.stats.faultsByKind.list5xx + s.stats.faultsByKind.cdn5xx).toBeGreaterThan(5),
+    await expectClean(
+      { listFaults: { status5xx: 0.25 }, cdnFaults: { status5xx: 0.3, maxPerFile: 3 } },
+      (s) => expect(s.stats.faultsByKind.list5xx + s.stats.faultsByKind.cdn5xx).toBeGreaterThan(5),
     );
   });
 
   it('HTML error pages instead of JSON on listing', async () => {
-    await expectClean({ assets: 200, listFaults: { malformed: 0.5 } }, (s) =>
+    await expectClean({ assets: 400, listFaults: { malformed: 0.3 } }, (s) =>
       expect(s.stats.faultsByKind.listMalformed).toBeGreaterThan(0),
     );
   });
