@@ -13,11 +13,13 @@ import {
   UnsafePathError,
   UsageError,
 } from './errors.js';
-import { ensureDir, fileSize, isDiskError, setAside, toDiskError, writeFileAtomic } from './fsutil.js';
+import { ensureDir, isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
 import { assetPaths, resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
-import { type FileRole, Manifest } from './manifest.js';
+import { Manifest } from './manifest.js';
 import { iterateAssets, type ListingEvent, type WindowName } from './paginate.js';
+import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
+import { createRelister, isGone, type Relister } from './refresh.js';
 import { sanitizeMetadata } from './sidecar.js';
 import type { Asset, MediaType } from './types.js';
 import { isMediaType, MEDIA_TYPES } from './types.js';
@@ -54,18 +56,7 @@ export interface BackupOptions {
   client?: AssetsClient | undefined;
 }
 
-/** One file of one asset, as planned. */
-export interface FileJob {
-  assetId: string;
-  name: string | undefined;
-  account: string | undefined;
-  role: FileRole;
-  index: number;
-  /** Relative to the output folder, POSIX separators. */
-  path: string;
-  /** Bytes expected, when the API says (main files only). */
-  expectedBytes: number | undefined;
-}
+export type { FileJob } from './plan.js';
 
 export type BackupEvent =
   | { type: 'listing'; account: string | undefined; event: ListingEvent }
@@ -451,122 +442,4 @@ function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
   return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
-}
-
-/** True when a download failed because the asset no longer exists (asked again, to tell it from a CDN glitch). */
-async function isGone(error: unknown, assetId: string, relisted: Relister): Promise<boolean> {
-  const code = error instanceof RunwayBackupError ? error.code : undefined;
-  if (code === 'ERR_ASSET_GONE') return true;
-  if (code !== 'ERR_DOWNLOAD_GONE') return false;
-  try {
-    await relisted.fresh(assetId);
-    return false;
-  } catch (again) {
-    return again instanceof RunwayBackupError && again.code === 'ERR_ASSET_GONE';
-  }
-}
-
-function urlOf(asset: Asset, job: FileJob): string | undefined {
-  return job.role === 'main' ? asset.url : asset.previewUrls[job.index - 1];
-}
-
-function planFiles(
-  asset: Asset,
-  account: string | undefined,
-  perAccountFolders: boolean,
-  previews: boolean,
-  out: string,
-  claimed: Map<string, string>,
-): FileJob[] {
-  // Two assets whose ids share their first 8 characters would get the same path: lengthen the id until unique.
-  let paths = assetPaths(asset, { account: perAccountFolders ? account : undefined });
-  for (const idLength of [12, 16, 36]) {
-    const clash = [paths.main, ...paths.previews].some((p) => {
-      const owner = claimed.get(p);
-      return owner !== undefined && owner !== asset.assetId;
-    });
-    if (!clash) break;
-    paths = assetPaths(asset, { account: perAccountFolders ? account : undefined, idLength });
-  }
-  const base = { assetId: asset.assetId, name: asset.name, account };
-  const jobs: FileJob[] = [
-    { ...base, role: 'main', index: 0, path: paths.main, expectedBytes: asset.fileSize },
-  ];
-  if (previews) {
-    paths.previews.forEach((p, i) => {
-      jobs.push({ ...base, role: 'preview', index: i + 1, path: p, expectedBytes: undefined });
-    });
-  }
-  for (const job of jobs) {
-    resolveInside(out, job.path); // throws UnsafePathError rather than ever writing outside `out`
-    claimed.set(job.path, asset.assetId);
-  }
-  return jobs;
-}
-
-/** Bytes on disk when the manifest records the file done and the disk confirms the exact size; else undefined. */
-async function isDone(manifest: Manifest, job: FileJob, out: string): Promise<number | undefined> {
-  const record = manifest.doneFile(job.assetId, job.role, job.index);
-  if (!record) return undefined;
-  try {
-    const stat = await fs.stat(resolveInside(out, record.path));
-    return stat.isFile() && stat.size === record.bytes ? record.bytes : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A file the manifest records as done but whose size on disk is wrong was damaged after the backup: it is moved
- * to `<stem>.damaged-N.<ext>` (never silently overwritten) and its record demoted, so it is fetched again.
- */
-async function setAsideDamaged(manifest: Manifest, job: FileJob, out: string): Promise<string | undefined> {
-  const record = manifest.doneFile(job.assetId, job.role, job.index);
-  if (!record) return undefined;
-  manifest.demoteFile(job.assetId, job.role, job.index);
-  const file = resolveInside(out, record.path);
-  if ((await fileSize(file)) === undefined) return undefined;
-  const aside = await setAside(file, 'damaged');
-  return path.relative(out, aside).split(path.sep).join('/');
-}
-
-interface Relister {
-  /** The asset with fresh URLs: from the single-asset endpoint, else from a new listing. */
-  fresh(assetId: string): Promise<Asset>;
-}
-
-/** Fresh URLs for expired ones. The re-listing fallback is shared by all workers and reused for a minute. */
-function createRelister(client: AssetsClient, account: string | undefined, signal: AbortSignal): Relister {
-  let listing: { at: number; assets: Promise<Map<string, Asset>> } | undefined;
-  const relist = (): Promise<Map<string, Asset>> => {
-    if (!listing || Date.now() - listing.at > 60_000) {
-      const assets = (async () => {
-        const map = new Map<string, Asset>();
-        for await (const asset of iterateAssets(client, { email: account, signal }))
-          map.set(asset.assetId, asset);
-        return map;
-      })();
-      assets.catch(() => {});
-      listing = { at: Date.now(), assets };
-    }
-    return listing.assets;
-  };
-  return {
-    async fresh(assetId) {
-      try {
-        return await client.getAsset(assetId, { email: account, signal });
-      } catch (error) {
-        if (signal.aborted) throw new AbortError();
-        if (error instanceof ApiError && error.status === 401) throw error;
-      }
-      const found = (await relist()).get(assetId);
-      if (!found) {
-        throw new DownloadError('ERR_ASSET_GONE', 'the asset was deleted on Runway', {
-          retryable: false,
-          status: 404,
-        });
-      }
-      return found;
-    },
-  };
 }
