@@ -103,7 +103,8 @@ export interface BackupSummary {
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
   /** Windows the API could not list to the end: more assets may exist than were seen. */
   cappedWindows: { account: string | undefined; window: WindowName; seen: number }[];
-  listingRequests: number;
+  /** Requests to the API (listing pages and single-asset lookups), retries included. */
+  apiRequests: number;
   interrupted: boolean;
   dryRun: boolean;
 }
@@ -171,7 +172,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     gone: [],
     skippedItems: [],
     cappedWindows: [],
-    listingRequests: 0,
+    apiRequests: 0,
     interrupted: false,
     dryRun,
   };
@@ -200,6 +201,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   let manifest: Manifest | undefined;
   let fatal: unknown;
   const knownDirs = new Map<string, Set<string>>();
+  const tasks = new Set<Promise<void>>();
 
   try {
     manifest = await Manifest.load(out);
@@ -209,7 +211,6 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     const maxQueued = Math.max(64, concurrency * 16);
     const waiters: (() => void)[] = [];
     const wakeOne = (): void => waiters.shift()?.();
-    const tasks = new Set<Promise<void>>();
     const queuedAssets = new Set<string>();
     const claimed = new Map<string, string>();
 
@@ -297,8 +298,11 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     if (!(error instanceof AbortError) && fatal === undefined) fatal = error;
     controller.abort();
   } finally {
+    // Whatever ended the walk, every worker finishes (an aborted one quickly) before the manifest is written and
+    // the lock released: nothing may touch the folder after backup() has returned.
+    await Promise.allSettled(tasks);
     options.signal?.removeEventListener('abort', onAbort);
-    summary.listingRequests = client.requestCount;
+    summary.apiRequests = client.requestCount;
     if (!options.client) client.close();
     try {
       if (manifest && !dryRun) await manifest.flush();
@@ -320,6 +324,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     jobs: FileJob[],
     relisted: Relister,
   ): Promise<void> {
+    // Queued before an abort: leave without a trace.
+    if (signal.aborted) return;
     const m = manifest!;
     m.upsertAsset({
       assetId: asset.assetId,

@@ -172,6 +172,37 @@ describe('backup()', () => {
     await expectBackupMatches(s, out);
   });
 
+  it('when the listing fails mid-run, nothing touches the folder after backup() has returned', async () => {
+    const s = await sim({ assets: 120, cdnBytesPerSecond: 400_000 });
+    const out = await tempDir();
+    const real = simClient(s, { retries: 0 });
+    const client: AssetsClient = {
+      // The first page works; the next one is refused, while downloads of the first page are queued and running.
+      listPage: async (params) => {
+        if (params.offset > 0) throw new ApiError(401, 'the API refused the token (401 Unauthorized)');
+        return real.listPage(params);
+      },
+      getAsset: (id, params) => real.getAsset(id, params),
+      gate: real.gate,
+      get requestCount() {
+        return real.requestCount;
+      },
+      close: () => real.close(),
+    };
+    await expect(
+      backup({ token: s.token, baseUrl: s.url, out, client, concurrency: 2, ...fast }),
+    ).rejects.toMatchObject({
+      code: 'ERR_API_UNAUTHORIZED',
+    });
+    const right = await listFiles(out);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await listFiles(out)).toEqual(right);
+    expect(right).not.toContain('.runway-backup.lock');
+    // The journal was folded into manifest.json, and no late worker wrote a new one.
+    expect(right).not.toContain('manifest.journal');
+    await readManifest(out);
+  });
+
   it('an asset deleted between listing and download is reported, not fatal', async () => {
     const s = await sim({ assets: 8 });
     const out = await tempDir();
