@@ -6,15 +6,14 @@ import { type AssetsClient, type ClientOptions, createClient } from './api/clien
 import { downloadFile } from './download.js';
 import {
   AbortError,
-  ApiError,
   DiskError,
   DownloadError,
   RunwayBackupError,
   UnsafePathError,
   UsageError,
 } from './errors.js';
-import { ensureDir, isDiskError, toDiskError, writeFileAtomic } from './fsutil.js';
-import { assetPaths, resolveInside } from './layout.js';
+import { ensureDir, isDiskError, toDiskError, writeIfChanged } from './fsutil.js';
+import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { Manifest } from './manifest.js';
 import { iterateAssets, type ListingEvent, type WindowName } from './paginate.js';
@@ -128,6 +127,15 @@ function validate(options: BackupOptions): { concurrency: number; types: MediaTy
   return { concurrency, types: [...new Set(types)] };
 }
 
+/**
+ * The API filters by type already; this guards against an API that does not. An asset of a type we do not know
+ * (or none) is kept when every type is wanted, and goes to `other/`.
+ */
+function wanted(mediaType: string | undefined, types: MediaType[]): boolean {
+  if (isMediaType(mediaType)) return types.includes(mediaType);
+  return types.length === MEDIA_TYPES.length;
+}
+
 /** The windows to walk: one unfiltered window when every type is wanted (it splits by itself when capped). */
 function windowsFor(types: MediaType[]): (MediaType | undefined)[] {
   return types.length === MEDIA_TYPES.length ? [undefined] : types;
@@ -236,24 +244,11 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           // Several windows of one account can return the same asset; the manifest key is global.
           if (queuedAssets.has(asset.assetId)) continue;
           queuedAssets.add(asset.assetId);
-          if (
-            asset.mediaType !== undefined &&
-            isMediaType(asset.mediaType) &&
-            !types.includes(asset.mediaType)
-          ) {
-            continue;
-          }
-          if (
-            asset.mediaType !== undefined &&
-            !isMediaType(asset.mediaType) &&
-            types.length !== MEDIA_TYPES.length
-          ) {
-            continue;
-          }
+          if (!wanted(asset.mediaType, types)) continue;
           summary.assetsSeen++;
-          let jobs: FileJob[];
+          let plan: { jobs: FileJob[]; sidecar: string };
           try {
-            jobs = planFiles(asset, account, perAccountFolders, previews, out, claimed);
+            plan = planFiles(asset, account, perAccountFolders, previews, out, claimed);
           } catch (error) {
             // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
             if (!(error instanceof UnsafePathError)) throw error;
@@ -267,6 +262,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
             });
             continue;
           }
+          const { jobs } = plan;
           emit({ type: 'asset', asset, account, files: jobs.length });
           if (dryRun) {
             for (const job of jobs) {
@@ -285,7 +281,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
             await new Promise<void>((resolve) => waiters.push(resolve));
           }
           if (signal.aborted) break;
-          const task = limit(() => processAsset(asset, account, jobs, relisted)).finally(() => {
+          const task = limit(() => processAsset(asset, account, plan, relisted)).finally(() => {
             tasks.delete(task);
             wakeOne();
           });
@@ -321,7 +317,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   async function processAsset(
     asset: Asset,
     account: string | undefined,
-    jobs: FileJob[],
+    { jobs, sidecar: sidecarPath }: { jobs: FileJob[]; sidecar: string },
     relisted: Relister,
   ): Promise<void> {
     // Queued before an abort: leave without a trace.
@@ -349,16 +345,17 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       const movedAside = await setAsideDamaged(m, job, out);
       if (movedAside) emit({ type: 'file-damaged', file: job, movedTo: movedAside });
       emit({ type: 'file-start', file: job });
+      const key = `${job.role}-${job.index}`;
       try {
         const result = await downloadFile({
           dest: resolveInside(out, job.path),
           url: urlOf(asset, job) ?? asset.url,
           assetId: asset.assetId,
-          key: `${job.role}-${job.index}`,
+          key,
           // The validator goes to the manifest journal: one appended line instead of a file per download.
           resumeStore: {
-            get: () => m.partial(asset.assetId, `${job.role}-${job.index}`),
-            set: (state) => m.setPartial(asset.assetId, `${job.role}-${job.index}`, state),
+            get: () => m.partial(asset.assetId, key),
+            set: (state) => m.setPartial(asset.assetId, key, state),
           },
           expectedSize: job.expectedBytes,
           refreshUrl: async () => {
@@ -421,9 +418,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     }
     let sidecar: string | undefined;
     if (options.metadata && complete) {
-      sidecar = assetPaths(asset, { account: perAccountFolders ? account : undefined }).sidecar;
+      sidecar = sidecarPath;
       try {
-        await writeFileAtomic(
+        await writeIfChanged(
           resolveInside(out, sidecar),
           `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
         );
@@ -444,7 +441,6 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof ApiError && error.status === 404) return 'the asset was deleted on Runway (404)';
   const message = error instanceof Error ? error.message : String(error);
   // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
   return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');

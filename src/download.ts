@@ -397,12 +397,6 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       resumedFrom = Math.max(resumedFrom, offset);
     } else {
       total = contentLength;
-      const validator = validatorOf(response);
-      if (validator) {
-        await store.set({ validator, total });
-      } else {
-        await store.set(undefined);
-      }
     }
     if (expectedSize !== undefined && total !== undefined && total !== expectedSize) {
       stream.destroy();
@@ -410,6 +404,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         'ERR_DOWNLOAD_SIZE',
         `the server offers ${total} bytes but the API says the file has ${expectedSize}; not saved`,
       );
+    }
+    if (status === 200) {
+      // Recorded before the first byte lands in the .part, so a kill at any later instant can resume it.
+      const validator = validatorOf(response);
+      await store.set(validator ? { validator, total } : undefined);
     }
 
     options.onStart?.({ total, offset: start });

@@ -62,6 +62,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await syncDir(dir);
 }
 
+/** writeFileAtomic, skipped when the file already holds exactly `data` (a nightly re-run rewrites nothing). */
+export async function writeIfChanged(file: string, data: string): Promise<void> {
+  const current = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (current !== data) await writeFileAtomic(file, data);
+}
+
 /** Size of a regular file, or undefined when it does not exist or is not a regular file. */
 export async function fileSize(file: string): Promise<number | undefined> {
   try {

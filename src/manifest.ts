@@ -193,6 +193,14 @@ export class Manifest {
     entry: Omit<ManifestAsset, 'files' | 'updatedAt' | 'status'> & { status?: ManifestAsset['status'] },
   ): void {
     const existing = this.get(entry.assetId);
+    // A nightly re-run sees every asset again; only what changed is worth a journal line and a rewrite.
+    const unchanged =
+      existing !== undefined &&
+      (entry.status === undefined || entry.status === existing.status) &&
+      (Object.keys(entry) as (keyof typeof entry)[]).every(
+        (key) => key === 'status' || existing[key] === entry[key],
+      );
+    if (unchanged) return;
     this.#record({
       op: 'asset',
       entry: {
@@ -210,7 +218,9 @@ export class Manifest {
   }
 
   setStatus(assetId: string, status: ManifestAsset['status'], sidecar?: string): void {
-    if (!this.get(assetId)) return;
+    const entry = this.get(assetId);
+    if (!entry) return;
+    if (entry.status === status && (sidecar === undefined || entry.sidecar === sidecar)) return;
     this.#record({ op: 'status', assetId, status, sidecar });
   }
 

@@ -25,7 +25,7 @@ export function urlOf(asset: Asset, job: FileJob): string | undefined {
 
 /**
  * The files of one asset: the main file and, with `previews`, each preview, at paths that are unique in the run
- * (`claimed`) and inside `out`.
+ * (`claimed`) and inside `out`; and where its `--metadata` sidecar goes.
  */
 export function planFiles(
   asset: Asset,
@@ -34,7 +34,7 @@ export function planFiles(
   previews: boolean,
   out: string,
   claimed: Map<string, string>,
-): FileJob[] {
+): { jobs: FileJob[]; sidecar: string } {
   // Two assets whose ids share their first 8 characters would get the same path: lengthen the id until unique.
   let paths = assetPaths(asset, { account: perAccountFolders ? account : undefined });
   for (const idLength of [12, 16, 36]) {
@@ -58,7 +58,9 @@ export function planFiles(
     resolveInside(out, job.path); // throws UnsafePathError rather than ever writing outside `out`
     claimed.set(job.path, asset.assetId);
   }
-  return jobs;
+  // The sidecar shares the files' stem, lengthened id included, so it can never clash either.
+  resolveInside(out, paths.sidecar);
+  return { jobs, sidecar: paths.sidecar };
 }
 
 /** Bytes on disk when the manifest records the file done and the disk confirms the exact size; else undefined. */

@@ -4,11 +4,23 @@ import { describe, expect, it } from 'vitest';
 import type { AssetsClient } from '../src/api/client.js';
 import { type BackupEvent, backup } from '../src/backup.js';
 import { ApiError } from '../src/errors.js';
+import type { Simulator } from '../src/simulator/index.js';
 import { expectBackupMatches, listFiles, readManifest } from './helpers/backup-check.js';
 import { sim, simClient } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fast = { backoffBaseMs: 5, retries: 6, timeoutMs: 2000 };
+
+/** Expires every URL handed out so far once the first file is done: the rest must be refreshed. */
+function expireAfterFirstFile(s: Simulator): (e: BackupEvent) => void {
+  let expired = false;
+  return (e) => {
+    if (e.type === 'file-done' && !expired) {
+      expired = true;
+      s.expireAllUrls();
+    }
+  };
+}
 
 describe('backup()', () => {
   it('backs up every file byte-identical; a re-run downloads nothing', async () => {
@@ -23,9 +35,13 @@ describe('backup()', () => {
       filesFailed: 0,
     });
     s.resetStats();
+    const before = await fs.stat(path.join(out, 'manifest.json'));
     const second = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
     expect(second).toMatchObject({ filesDownloaded: 0, filesSkipped: files, bytesDownloaded: 0 });
     expect(s.stats.cdnRequests).toBe(0);
+    // Nothing changed, so nothing was written: the manifest is the same file, untouched.
+    const after = await fs.stat(path.join(out, 'manifest.json'));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
   it('filters by media type and skips previews on request', async () => {
@@ -111,20 +127,13 @@ describe('backup()', () => {
   it('expired URLs are refreshed through the single-asset endpoint', async () => {
     const s = await sim({ assets: 12, listLatencyMs: 50 });
     const out = await tempDir();
-    let expired = false;
     const summary = await backup({
       token: s.token,
       baseUrl: s.url,
       out,
       concurrency: 1,
       ...fast,
-      onEvent: (e) => {
-        // Expire every URL handed out so far once the first file is done: the rest must be refreshed.
-        if (e.type === 'file-done' && !expired) {
-          expired = true;
-          s.expireAllUrls();
-        }
-      },
+      onEvent: expireAfterFirstFile(s),
     });
     expect(summary.filesFailed).toBe(0);
     expect(s.stats.status403).toBeGreaterThan(0);
@@ -150,7 +159,6 @@ describe('backup()', () => {
       },
       close: () => real.close(),
     };
-    let expired = false;
     const summary = await backup({
       token: s.token,
       baseUrl: s.url,
@@ -158,12 +166,7 @@ describe('backup()', () => {
       client,
       concurrency: 1,
       ...fast,
-      onEvent: (e) => {
-        if (e.type === 'file-done' && !expired) {
-          expired = true;
-          s.expireAllUrls();
-        }
-      },
+      onEvent: expireAfterFirstFile(s),
     });
     expect(summary.filesFailed).toBe(0);
     expect(singleCalls).toBeGreaterThan(1);
@@ -265,6 +268,12 @@ describe('backup()', () => {
       expect(text).not.toContain('Signature');
       expect(JSON.parse(text)).toMatchObject({ assetId: entry.assetId, name: entry.name });
     }
+    // A re-run with unchanged metadata rewrites no sidecar.
+    const sidecar = path.join(out, Object.values(manifest.assets)[0]!.sidecar!);
+    const before = await fs.stat(sidecar);
+    await backup({ token: s.token, baseUrl: s.url, out, metadata: true, ...fast });
+    const after = await fs.stat(sidecar);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
   it('a corrupt manifest stops the run and is kept as it was', async () => {

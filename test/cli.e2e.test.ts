@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BackupSummary } from '../src/backup.js';
-import { expectBackupMatches, listFiles, readManifest } from './helpers/backup-check.js';
+import { expectBackupMatches, listFiles, readManifest, waitForPart } from './helpers/backup-check.js';
 import { finished, runCli, spawnCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
@@ -94,12 +94,7 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     const out = await tempDir();
     const child = spawnCli(['backup', '--out', out], env(s));
     const done = finished(child);
-    await expect
-      .poll(async () => (await listFiles(out).catch(() => [])).some((f) => f.endsWith('.part')), {
-        timeout: 10_000,
-        interval: 50,
-      })
-      .toBe(true);
+    await waitForPart(out);
     child.kill('SIGINT');
     const result = await done;
     expect(result.code).toBe(130);
@@ -107,6 +102,8 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
     await readManifest(out);
     expect((await listFiles(out)).some((f) => f.endsWith('.part'))).toBe(true);
+    // The slow CDN was only there to catch the run mid-transfer; the resume need not crawl.
+    s.configure({ cdnBytesPerSecond: undefined });
     const rerun = await runCli(['backup', '--out', out, '--quiet'], env(s));
     expect(rerun.code).toBe(0);
     await expectBackupMatches(s, out);
@@ -117,16 +114,13 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     const out = await tempDir();
     const child = spawnCli(['backup', '--out', out], env(s));
     const done = finished(child);
-    await expect
-      .poll(async () => (await listFiles(out).catch((): string[] => [])).some((f) => f.endsWith('.part')), {
-        timeout: 10_000,
-        interval: 20,
-      })
-      .toBe(true);
+    await waitForPart(out);
     child.kill('SIGINT');
     child.kill('SIGINT');
     const result = await done;
     expect(result.code).toBe(130);
+    // The slow CDN was only there to catch the run mid-transfer; the resume need not crawl.
+    s.configure({ cdnBytesPerSecond: undefined });
     const rerun = await runCli(['backup', '--out', out, '--quiet'], env(s));
     expect(rerun.code).toBe(0);
     await expectBackupMatches(s, out);

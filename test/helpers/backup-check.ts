@@ -77,3 +77,13 @@ export async function expectBackupMatches(
   expect(await listFiles(out)).toEqual(expectedPaths.sort());
   return { files: expectedPaths.length - 1 - (options.extra?.length ?? 0) };
 }
+
+/** Resolves once a download is under way in `out` (a `.part` file exists): the moment to interrupt a run. */
+export async function waitForPart(out: string): Promise<void> {
+  await expect
+    .poll(async () => (await listFiles(out).catch((): string[] => [])).some((f) => f.endsWith('.part')), {
+      timeout: 10_000,
+      interval: 20,
+    })
+    .toBe(true);
+}
