@@ -175,10 +175,10 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
   const { window, email, mediaType, pageSize, lookahead, seen, budget, signal, onEvent } = options;
   const windowIds = new Set<string>();
   const inFlight: { offset: number; page: Promise<ListPage> | undefined; controller: AbortController }[] = [];
-  const fetchPage = (offset: number, controller: AbortController): Promise<ListPage> | undefined => {
+  const fetchPage = (offset: number, pageSignal: AbortSignal): Promise<ListPage> | undefined => {
     if (budget.requests >= budget.max) return undefined;
     budget.requests++;
-    const promise = client.listPage({ offset, limit: pageSize, email, mediaType, signal: controller.signal });
+    const promise = client.listPage({ offset, limit: pageSize, email, mediaType, signal: pageSignal });
     // A prefetched page may be abandoned; its rejection must not surface as unhandled.
     promise.catch(() => {});
     return promise;
@@ -191,7 +191,7 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    const page = fetchPage(nextOffset, controller);
+    const page = fetchPage(nextOffset, controller.signal);
     page?.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
     inFlight.push({ offset: nextOffset, page, controller });
     nextOffset = nextOffset >= MAX_OFFSET ? undefined : Math.min(nextOffset + pageSize - 1, MAX_OFFSET);
@@ -234,7 +234,8 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
         let count = 0;
         for (let back = offset; back > 0; ) {
           back = Math.max(0, back - (pageSize - 1));
-          const reread = fetchPage(back, new AbortController());
+          // Awaited at once, so the walk's own signal is enough to cancel it.
+          const reread = fetchPage(back, signal);
           if (reread === undefined) break;
           const earlier = await reread;
           count += yield* fresh(earlier, back);

@@ -54,6 +54,7 @@ describe('bad flags and config files (built CLI)', () => {
     [['backup', 'extra-positional'], /Unexpected argument 'extra-positional'/],
     [['list', '--media-type', 'video,image'], /`list --media-type` takes one type/],
     [['list', '--email', 'x'], /`--email`/],
+    [['list', '--email', 'a@x.io,b@x.io'], /`list` lists one account at a time/],
     [['list', '--retries', 'x'], /`--retries`/],
     [['verify', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['demo', '--concurrency', '0'], /`--concurrency`/],

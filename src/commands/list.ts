@@ -23,8 +23,17 @@ export async function runList(argv: string[]): Promise<number> {
     // The API filters by one type; listing several is `backup --dry-run`'s job.
     throw new UsageError('`list --media-type` takes one type');
   }
-  const email =
-    values.email !== undefined ? parseEmails([values.email])?.[0] : process.env.USEAPI_EMAIL || undefined;
+  // One account per listing: the flag, else USEAPI_EMAIL, validated the same way as for `backup`.
+  const emails = parseEmails(
+    values.email !== undefined
+      ? [values.email]
+      : process.env.USEAPI_EMAIL
+        ? [process.env.USEAPI_EMAIL]
+        : undefined,
+  );
+  if (emails && emails.length > 1)
+    throw new UsageError('`list` lists one account at a time; give one `--email`');
+  const email = emails?.[0];
   const client = createClient({
     token: envToken(process.env),
     baseUrl: values['base-url'] ?? (process.env.USEAPI_BASE_URL || undefined),
