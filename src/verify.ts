@@ -79,7 +79,13 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     }
   }
   const release = repair ? await acquireLock(out) : async () => {};
-  const manifest = await Manifest.load(out);
+  let manifest: Manifest;
+  try {
+    manifest = await Manifest.load(out);
+  } catch (error) {
+    await release();
+    throw error;
+  }
   const report: VerifyReport = {
     checked: 0,
     ok: 0,

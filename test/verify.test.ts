@@ -53,6 +53,15 @@ describe('verify', () => {
     await expectBackupMatches(s, out, { extra: ['notes.txt', ...aside] });
   });
 
+  it('a corrupt manifest is a usage error, kept as it was, and leaves no lock behind', async () => {
+    const out = await tempDir();
+    await fs.writeFile(path.join(out, 'manifest.json'), '{"version": 1, "assets": {');
+    const result = await runCli(['verify', '--out', out]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/manifest\.json is not valid JSON; it was left untouched/);
+    expect(await fs.readdir(out)).toEqual(['manifest.json']);
+  });
+
   it('a folder without a backup is a usage error', async () => {
     const result = await runCli(['verify', '--out', await tempDir()]);
     expect(result.code).toBe(2);
