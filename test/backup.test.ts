@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AssetsClient } from '../src/api/client.js';
-import { type BackupEvent, backup } from '../src/backup.js';
+import { type BackupEvent, type BackupOptions, backup } from '../src/backup.js';
 import { ApiError } from '../src/errors.js';
 import type { Simulator } from '../src/simulator/index.js';
 import { expectBackupMatches, listFiles, readManifest } from './helpers/backup-check.js';
@@ -10,6 +10,11 @@ import { sim, simClient } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fast = { backoffBaseMs: 5, retries: 6, timeoutMs: 2000 };
+
+/** backup() of the simulator's account into `out`, with quick retries; `extra` adds or overrides options. */
+function runBackup(s: Simulator, out: string, extra: Partial<BackupOptions> = {}) {
+  return backup({ token: s.token, baseUrl: s.url, out, ...fast, ...extra });
+}
 
 /** Expires every URL handed out so far once the first file is done: the rest must be refreshed. */
 function expireAfterFirstFile(s: Simulator): (e: BackupEvent) => void {
@@ -26,7 +31,7 @@ describe('backup()', () => {
   it('backs up every file byte-identical; a re-run downloads nothing', async () => {
     const s = await sim({ assets: 75 });
     const out = await tempDir();
-    const first = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    const first = await runBackup(s, out);
     const { files } = await expectBackupMatches(s, out);
     expect(first).toMatchObject({
       assetsSeen: 75,
@@ -36,7 +41,7 @@ describe('backup()', () => {
     });
     s.resetStats();
     const before = await fs.stat(path.join(out, 'manifest.json'));
-    const second = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    const second = await runBackup(s, out);
     expect(second).toMatchObject({ filesDownloaded: 0, filesSkipped: files, bytesDownloaded: 0 });
     expect(s.stats.cdnRequests).toBe(0);
     // Nothing changed, so nothing was written: the manifest is the same file, untouched.
@@ -47,13 +52,9 @@ describe('backup()', () => {
   it('filters by media type and skips previews on request', async () => {
     const s = await sim({ assets: 60 });
     const out = await tempDir();
-    const summary = await backup({
-      token: s.token,
-      baseUrl: s.url,
-      out,
+    const summary = await runBackup(s, out, {
       mediaTypes: ['video'],
       previews: false,
-      ...fast,
     });
     await expectBackupMatches(s, out, { types: ['video'], previews: false });
     expect(summary.filesDownloaded).toBe(s.assets().filter((a) => a.mediaType === 'video').length);
@@ -63,14 +64,14 @@ describe('backup()', () => {
   it('two media types walk two filtered windows', async () => {
     const s = await sim({ assets: 60 });
     const out = await tempDir();
-    await backup({ token: s.token, baseUrl: s.url, out, mediaTypes: ['image', 'audio'], ...fast });
+    await runBackup(s, out, { mediaTypes: ['image', 'audio'] });
     await expectBackupMatches(s, out, { types: ['image', 'audio'] });
   });
 
   it('several accounts each get their own folder', async () => {
     const s = await sim({ assets: 20, accounts: ['a@x.io', 'b@x.io'] });
     const out = await tempDir();
-    await backup({ token: s.token, baseUrl: s.url, out, accounts: ['a@x.io', 'b@x.io'], ...fast });
+    await runBackup(s, out, { accounts: ['a@x.io', 'b@x.io'] });
     const files = await listFiles(out);
     expect(files.filter((f) => f.startsWith('a@x.io/')).length).toBeGreaterThan(20);
     expect(files.filter((f) => f.startsWith('b@x.io/')).length).toBeGreaterThan(20);
@@ -81,17 +82,13 @@ describe('backup()', () => {
   it('resumes after the files changed on disk: a missing or truncated file is fetched again', async () => {
     const s = await sim({ assets: 10 });
     const out = await tempDir();
-    await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    await runBackup(s, out);
     const manifest = await readManifest(out);
     const [a, b] = Object.values(manifest.assets);
     await fs.rm(path.join(out, a!.files[0]!.path));
     await fs.truncate(path.join(out, b!.files[0]!.path), 10);
     const damaged: string[] = [];
-    const summary = await backup({
-      token: s.token,
-      baseUrl: s.url,
-      out,
-      ...fast,
+    const summary = await runBackup(s, out, {
       onEvent: (e) => {
         if (e.type === 'file-damaged') damaged.push(e.movedTo);
       },
@@ -111,12 +108,8 @@ describe('backup()', () => {
       cdnRateLimit: { every: 30, burst: 3, retryAfterSeconds: 0 },
     });
     const out = await tempDir();
-    const summary = await backup({
-      token: s.token,
-      baseUrl: s.url,
-      out,
+    const summary = await runBackup(s, out, {
       concurrency: 6,
-      ...fast,
       timeoutMs: 500,
     });
     expect(summary.filesFailed).toBe(0);
@@ -127,12 +120,8 @@ describe('backup()', () => {
   it('expired URLs are refreshed through the single-asset endpoint', async () => {
     const s = await sim({ assets: 12, listLatencyMs: 50 });
     const out = await tempDir();
-    const summary = await backup({
-      token: s.token,
-      baseUrl: s.url,
-      out,
+    const summary = await runBackup(s, out, {
       concurrency: 1,
-      ...fast,
       onEvent: expireAfterFirstFile(s),
     });
     expect(summary.filesFailed).toBe(0);
@@ -159,13 +148,9 @@ describe('backup()', () => {
       },
       close: () => real.close(),
     };
-    const summary = await backup({
-      token: s.token,
-      baseUrl: s.url,
-      out,
+    const summary = await runBackup(s, out, {
       client,
       concurrency: 1,
-      ...fast,
       onEvent: expireAfterFirstFile(s),
     });
     expect(summary.filesFailed).toBe(0);
@@ -192,9 +177,7 @@ describe('backup()', () => {
       },
       close: () => real.close(),
     };
-    await expect(
-      backup({ token: s.token, baseUrl: s.url, out, client, concurrency: 2, ...fast }),
-    ).rejects.toMatchObject({
+    await expect(runBackup(s, out, { client, concurrency: 2 })).rejects.toMatchObject({
       code: 'ERR_API_UNAUTHORIZED',
     });
     const right = await listFiles(out);
@@ -211,12 +194,8 @@ describe('backup()', () => {
     const out = await tempDir();
     const victim = s.assets()[5]!;
     let deleted = false;
-    const summary = await backup({
-      token: s.token,
-      baseUrl: s.url,
-      out,
+    const summary = await runBackup(s, out, {
       concurrency: 1,
-      ...fast,
       onEvent: (e) => {
         if (e.type === 'asset' && !deleted) {
           deleted = true;
@@ -233,10 +212,7 @@ describe('backup()', () => {
     const s = await sim({ assets: 10 });
     const out = path.join(await tempDir(), 'never');
     const planned: string[] = [];
-    const summary = await backup({
-      token: s.token,
-      baseUrl: s.url,
-      out,
+    const summary = await runBackup(s, out, {
       dryRun: true,
       onEvent: (e: BackupEvent) => {
         if (e.type === 'file-planned') planned.push(e.file.path);
@@ -252,7 +228,7 @@ describe('backup()', () => {
     const s = await sim({ assets: 40, hostileNames: true });
     const parent = await tempDir();
     const out = path.join(parent, 'out');
-    await backup({ token: s.token, baseUrl: s.url, out, metadata: true, ...fast });
+    await runBackup(s, out, { metadata: true });
     expect(await listFiles(parent)).toEqual((await listFiles(out)).map((f) => `out/${f}`));
     await expectBackupMatches(s, out);
   });
@@ -260,7 +236,7 @@ describe('backup()', () => {
   it('metadata sidecars carry the API fields without any URL', async () => {
     const s = await sim({ assets: 5 });
     const out = await tempDir();
-    await backup({ token: s.token, baseUrl: s.url, out, metadata: true, ...fast });
+    await runBackup(s, out, { metadata: true });
     const manifest = await readManifest(out);
     for (const entry of Object.values(manifest.assets)) {
       const text = await fs.readFile(path.join(out, entry.sidecar!), 'utf8');
@@ -271,7 +247,7 @@ describe('backup()', () => {
     // A re-run with unchanged metadata rewrites no sidecar.
     const sidecar = path.join(out, Object.values(manifest.assets)[0]!.sidecar!);
     const before = await fs.stat(sidecar);
-    await backup({ token: s.token, baseUrl: s.url, out, metadata: true, ...fast });
+    await runBackup(s, out, { metadata: true });
     const after = await fs.stat(sidecar);
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
@@ -280,7 +256,7 @@ describe('backup()', () => {
     const s = await sim({ assets: 3 });
     const out = await tempDir();
     await fs.writeFile(path.join(out, 'manifest.json'), '{"version": 1, "assets": {tr');
-    await expect(backup({ token: s.token, baseUrl: s.url, out })).rejects.toMatchObject({
+    await expect(runBackup(s, out)).rejects.toMatchObject({
       code: 'ERR_MANIFEST_CORRUPT',
     });
     expect(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).toBe('{"version": 1, "assets": {tr');
@@ -292,12 +268,12 @@ describe('backup()', () => {
     const out = await tempDir();
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 700);
-    const summary = await backup({ token: s.token, baseUrl: s.url, out, signal: controller.signal, ...fast });
+    const summary = await runBackup(s, out, { signal: controller.signal });
     expect(summary.interrupted).toBe(true);
     const files = await listFiles(out);
     expect(files.some((f) => f.endsWith('.part'))).toBe(true);
     await readManifest(out); // parseable
-    const resumed = await backup({ token: s.token, baseUrl: s.url, out, ...fast });
+    const resumed = await runBackup(s, out);
     expect(resumed.interrupted).toBe(false);
     await expectBackupMatches(s, out);
   });
