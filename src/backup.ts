@@ -1,131 +1,27 @@
 import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import pLimit from 'p-limit';
-import { type AssetsClient, type ClientOptions, createClient } from './api/client.js';
-import { downloadFile } from './download.js';
-import {
-  AbortError,
-  DiskError,
-  DownloadError,
-  RunwayBackupError,
-  UnsafePathError,
-  UsageError,
-} from './errors.js';
+import { Accounting, type BackupSummary } from './accounting.js';
+import { type AssetsClient, createClient } from './api/client.js';
+import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './backup-options.js';
+import { AbortError, DiskError, RunwayBackupError, UnsafePathError, UsageError } from './errors.js';
 import { ensureDir, isDiskError, toDiskError, writeIfChanged } from './fsutil.js';
+import { createLanes } from './lanes.js';
 import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { Manifest } from './manifest.js';
-import { iterateAssets, type ListingEvent, type WindowName } from './paginate.js';
+import { iterateAssets } from './paginate.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { createRelister, isGone, type Relister } from './refresh.js';
+import { Scheduler } from './scheduler.js';
 import { sanitizeMetadata } from './sidecar.js';
+import { FileTransfer } from './transfer.js';
 import type { Asset, MediaType } from './types.js';
 import { isMediaType, MEDIA_TYPES } from './types.js';
 
-export interface BackupOptions {
-  /** useapi.net API token. */
-  token: string;
-  /** @default 'https://api.useapi.net' */
-  baseUrl?: string | undefined;
-  /** The output folder. Nothing is written outside it. */
-  out: string;
-  /** Account emails; each gets `<out>/<email>/` when there are several. @default [] (the only account) */
-  accounts?: string[] | undefined;
-  /** Media types to back up. @default every type */
-  mediaTypes?: MediaType[] | undefined;
-  /** Parallel downloads, 1..32. @default 4 */
-  concurrency?: number | undefined;
-  /** Also download every `previewUrls` entry. @default true */
-  previews?: boolean | undefined;
-  /** Write a JSON sidecar with the API's fields (no URLs) beside each asset. @default false */
-  metadata?: boolean | undefined;
-  /** List what would be downloaded; write nothing. @default false */
-  dryRun?: boolean | undefined;
-  /** Retries of one file or request for transient failures. @default 5 */
-  retries?: number | undefined;
-  /** Idle timeout of one request, in ms. @default 30_000 */
-  timeoutMs?: number | undefined;
-  /** Base of the retry backoff, in ms. @default 500 */
-  backoffBaseMs?: number | undefined;
-  signal?: AbortSignal | undefined;
-  /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
-  onEvent?: ((event: BackupEvent) => void) | undefined;
-  /** Replace the API client (tests, custom transports). */
-  client?: AssetsClient | undefined;
-}
-
+export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
+export type { BackupOptions } from './backup-options.js';
 export type { FileJob } from './plan.js';
-
-export type BackupEvent =
-  | { type: 'listing'; account: string | undefined; event: ListingEvent }
-  | { type: 'asset'; asset: Asset; account: string | undefined; files: number }
-  | { type: 'file-start'; file: FileJob }
-  /** A transfer began: the file's size when the server says it, and the bytes already kept from a `.part`. */
-  | { type: 'file-size'; file: FileJob; total: number | undefined; offset: number }
-  | { type: 'file-bytes'; file: FileJob; bytes: number }
-  | { type: 'file-done'; file: FileJob; bytes: number; resumedFrom: number; movedAside: string | undefined }
-  | { type: 'file-skipped'; file: FileJob; bytes: number }
-  | { type: 'file-failed'; file: FileJob; code: string; reason: string }
-  | { type: 'file-planned'; file: FileJob }
-  /** The asset was deleted on Runway between the listing and its download. */
-  | { type: 'file-gone'; file: FileJob }
-  /** The manifest recorded this file, but the disk holds a different size: it was moved aside, then fetched. */
-  | { type: 'file-damaged'; file: FileJob; movedTo: string }
-  | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string };
-
-export interface BackupFailure {
-  assetId: string;
-  name: string | undefined;
-  path: string;
-  code: string;
-  reason: string;
-}
-
-export interface BackupSummary {
-  assetsSeen: number;
-  /** Assets whose every planned file is on disk, this run or before. */
-  assetsComplete: number;
-  filesDownloaded: number;
-  filesSkipped: number;
-  filesFailed: number;
-  /** Files `--dry-run` would download. */
-  filesPlanned: number;
-  bytesDownloaded: number;
-  /** Bytes of skipped files, already on disk. */
-  bytesSkipped: number;
-  seconds: number;
-  failures: BackupFailure[];
-  /** Assets deleted on Runway between the listing and their download: reported, not failures. */
-  gone: { assetId: string; name: string | undefined; path: string }[];
-  /** Items of the listing that were unusable (no id or url), reported and skipped. */
-  skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
-  /** Windows the API could not list to the end: more assets may exist than were seen. */
-  cappedWindows: { account: string | undefined; window: WindowName; seen: number }[];
-  /** Requests to the API (listing pages and single-asset lookups), retries included. */
-  apiRequests: number;
-  interrupted: boolean;
-  dryRun: boolean;
-}
-
-const DEFAULT_CONCURRENCY = 4;
-
-function validate(options: BackupOptions): { concurrency: number; types: MediaType[] } {
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
-    throw new UsageError(
-      `Expected \`concurrency\` to be an integer from 1 to 32, got ${String(concurrency)}`,
-    );
-  }
-  const types = options.mediaTypes ?? [...MEDIA_TYPES];
-  if (types.length === 0 || !types.every(isMediaType)) {
-    throw new UsageError(`Expected \`media-type\` to be a list of ${MEDIA_TYPES.join(', ')}`);
-  }
-  if (typeof options.out !== 'string' || options.out.trim() === '') {
-    throw new UsageError('Expected `out` to be a folder path');
-  }
-  return { concurrency, types: [...new Set(types)] };
-}
 
 /**
  * The API filters by type already; this guards against an API that does not. An asset of a type we do not know
@@ -141,244 +37,284 @@ function windowsFor(types: MediaType[]): (MediaType | undefined)[] {
   return types.length === MEDIA_TYPES.length ? [undefined] : types;
 }
 
+/** Errors that end an account's listing but not the other accounts' backups. */
+function isAccountRefusal(error: unknown): error is RunwayBackupError {
+  return (
+    error instanceof RunwayBackupError &&
+    !(error instanceof AbortError) &&
+    !(error instanceof DiskError) &&
+    !(error instanceof UsageError)
+  );
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
+  return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
+}
+
 /**
- * Backs up an account's media into `options.out`: lists every asset, downloads what the manifest does not prove
- * done with a bounded pool, records each file only after it is verified and renamed. Never throws for a single
- * file's failure (it is in `failures`); throws for what stops the whole run (bad options, the API refusing the
- * listing, a full disk). On abort it stops taking work, flushes the manifest and returns with `interrupted`.
+ * Backs up an account's media into `options.out`: lists every asset, hands each file that the manifest does not
+ * prove done to the lanes, records each file only after it is verified and renamed. Never throws for a single
+ * file's failure (it is in `failures`) nor for one account of several being refused (`failedAccounts`); throws
+ * for what stops the whole run (bad options, the API refusing the listing, a full disk). On abort it stops taking
+ * work, writes the manifest and returns with `interrupted`.
  */
 export async function backup(options: BackupOptions): Promise<BackupSummary> {
-  const { concurrency, types } = validate(options);
+  const o = resolveBackupOptions(options);
   const started = Date.now();
-  const out = path.resolve(options.out);
-  const accounts =
-    options.accounts && options.accounts.length > 0 ? [...new Set(options.accounts)] : [undefined];
-  const perAccountFolders = accounts.length > 1;
-  const previews = options.previews ?? true;
-  const dryRun = options.dryRun ?? false;
-  const emit = options.onEvent ?? (() => {});
-  const clientOptions: ClientOptions = {
-    token: options.token,
-    baseUrl: options.baseUrl,
-    timeoutMs: options.timeoutMs,
-    retries: options.retries,
-    backoffBaseMs: options.backoffBaseMs,
-    onRetry: (info) => emit({ type: 'retry', file: undefined, ...info }),
+  const out = path.resolve(o.out);
+  const controller = new AbortController();
+  // Every transfer and sleep listens to this one signal; many listeners are expected, not a leak.
+  setMaxListeners(0, controller.signal);
+  let fatal: unknown;
+  const stop = (error: unknown): void => {
+    fatal ??= isDiskError(error) ? toDiskError(error, 'the output folder') : error;
+    controller.abort();
   };
-  const client = options.client ?? createClient(clientOptions);
-  const summary: BackupSummary = {
-    assetsSeen: 0,
-    assetsComplete: 0,
-    filesDownloaded: 0,
-    filesSkipped: 0,
-    filesFailed: 0,
-    filesPlanned: 0,
-    bytesDownloaded: 0,
-    bytesSkipped: 0,
-    seconds: 0,
-    failures: [],
-    gone: [],
-    skippedItems: [],
-    cappedWindows: [],
-    apiRequests: 0,
-    interrupted: false,
-    dryRun,
-  };
+  const lanes = createLanes(o.concurrency);
+  const acct = new Accounting(
+    options.onEvent,
+    stop,
+    { mode: lanes.mode, final: lanes.limit, peak: lanes.limit },
+    o.dryRun,
+  );
+  const client =
+    options.client ??
+    createClient({
+      token: o.token,
+      baseUrl: o.baseUrl,
+      timeoutMs: o.timeoutMs,
+      retries: o.retries,
+      backoffBaseMs: o.backoffBaseMs,
+      onRetry: (info) => acct.retry(undefined, info),
+    });
 
-  if (!dryRun) {
+  if (!o.dryRun) {
     try {
       await ensureDir(out);
       await fs.access(out, fs.constants.W_OK);
     } catch (error) {
+      if (!options.client) client.close();
+      const code = (error as NodeJS.ErrnoException).code;
       throw new UsageError(
-        `Cannot write to the output folder ${out}: ${(error as NodeJS.ErrnoException).code}`,
-        {
-          cause: error,
-        },
+        code === 'EEXIST' || code === 'ENOTDIR'
+          ? `${out} is a file, not a folder; choose another --out`
+          : `Cannot write to the output folder ${out}: ${code}`,
+        { cause: error },
       );
     }
   }
-  const release = dryRun ? async () => {} : await acquireLock(out);
-  const controller = new AbortController();
-  // Every download and sleep listens to this one signal; dozens of listeners are expected, not a leak.
-  setMaxListeners(0, controller.signal);
+  let release: () => Promise<void> = async () => {};
+  try {
+    if (!o.dryRun) release = await acquireLock(out);
+  } catch (error) {
+    if (!options.client) client.close();
+    throw error;
+  }
   const onAbort = (): void => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) controller.abort();
   const signal = controller.signal;
+  lanes.onChange((n) => acct.lanes(n));
+  const scheduler = new Scheduler({ lanes, split: o.split });
+  const assets = new Set<Promise<void>>();
   let manifest: Manifest | undefined;
-  let fatal: unknown;
-  const knownDirs = new Map<string, Set<string>>();
-  const tasks = new Set<Promise<void>>();
 
   try {
     manifest = await Manifest.load(out);
-    const limit = pLimit(concurrency);
-    // Backpressure: the lister stays at most this many assets ahead of the workers, so URLs are used soon after
+    const run = new Run(o, out, manifest, client, scheduler, acct, signal, stop, options);
+    // Backpressure: the lister stays at most this many assets ahead of the transfers, so URLs are used soon after
     // they are handed out and memory stays flat on large accounts.
-    const maxQueued = Math.max(64, concurrency * 16);
-    const waiters: (() => void)[] = [];
-    const wakeOne = (): void => waiters.shift()?.();
-    const queuedAssets = new Set<string>();
-    const claimed = new Map<string, string>();
-
-    for (const account of accounts) {
-      const relisted = createRelister(client, account, signal);
-      for (const mediaType of windowsFor(types)) {
-        if (signal.aborted) break;
-        const iterator = iterateAssets(client, {
-          email: account,
-          mediaType,
-          signal,
-          onEvent: (event) => {
-            if (event.type === 'capped' && !event.splitting) {
-              summary.cappedWindows.push({ account, window: event.window, seen: event.seen });
-            }
-            if (event.type === 'skipped') {
-              summary.skippedItems.push({ account, assetId: event.item.assetId, reason: event.item.reason });
-            }
-            emit({ type: 'listing', account, event });
-          },
-        });
-        for await (const asset of iterator) {
-          // Several windows of one account can return the same asset; the manifest key is global.
-          if (queuedAssets.has(asset.assetId)) continue;
-          queuedAssets.add(asset.assetId);
-          if (!wanted(asset.mediaType, types)) continue;
-          summary.assetsSeen++;
-          let plan: { jobs: FileJob[]; sidecar: string };
-          try {
-            plan = planFiles(asset, account, perAccountFolders, previews, out, claimed);
-          } catch (error) {
-            // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
-            if (!(error instanceof UnsafePathError)) throw error;
-            summary.filesFailed++;
-            summary.failures.push({
-              assetId: asset.assetId,
-              name: asset.name,
-              path: '',
-              code: error.code,
-              reason: error.message,
-            });
+    const maxQueued = 256;
+    let refused: unknown;
+    for (const account of o.accounts) {
+      if (signal.aborted) break;
+      try {
+        for await (const asset of run.source(account)) {
+          if (o.dryRun) {
+            await run.plan(asset, account);
             continue;
           }
-          const { jobs } = plan;
-          emit({ type: 'asset', asset, account, files: jobs.length });
-          if (dryRun) {
-            for (const job of jobs) {
-              const done = await isDone(manifest, job, out);
-              if (done !== undefined) {
-                summary.filesSkipped++;
-                summary.bytesSkipped += done;
-              } else {
-                summary.filesPlanned++;
-                emit({ type: 'file-planned', file: job });
-              }
-            }
-            continue;
-          }
-          while (limit.pendingCount + limit.activeCount >= maxQueued && !signal.aborted) {
-            await new Promise<void>((resolve) => waiters.push(resolve));
-          }
+          while (assets.size >= maxQueued && !signal.aborted) await Promise.race(assets);
           if (signal.aborted) break;
-          const task = limit(() => processAsset(asset, account, plan, relisted)).finally(() => {
-            tasks.delete(task);
-            wakeOne();
-          });
-          tasks.add(task);
+          const task = run.asset(asset, account).finally(() => assets.delete(task));
+          assets.add(task);
         }
+      } catch (error) {
+        if (signal.aborted || !isAccountRefusal(error) || o.accounts.length === 1) throw error;
+        // One account refused (not configured, expired): the others are still backed up, and the run says so.
+        refused ??= error;
+        acct.accountFailed(account, error.code, describe(error));
       }
     }
-    await Promise.all(tasks);
+    if (refused !== undefined && acct.summary.failedAccounts.length === o.accounts.length) throw refused;
+    scheduler.drain();
+    while (assets.size > 0) await Promise.allSettled([...assets]);
   } catch (error) {
-    if (!(error instanceof AbortError) && fatal === undefined) fatal = error;
+    if (!(error instanceof AbortError) && fatal === undefined) stop(error);
     controller.abort();
   } finally {
-    // Whatever ended the walk, every worker finishes (an aborted one quickly) before the manifest is written and
+    // Whatever ended the walk, every transfer finishes (an aborted one quickly) before the manifest is written and
     // the lock released: nothing may touch the folder after backup() has returned.
-    await Promise.allSettled(tasks);
+    while (assets.size > 0) await Promise.allSettled([...assets]);
+    await scheduler.idle();
+    scheduler.close();
     options.signal?.removeEventListener('abort', onAbort);
-    summary.apiRequests = client.requestCount;
+    acct.summary.apiRequests = client.requestCount;
     if (!options.client) client.close();
     try {
-      if (manifest && !dryRun) await manifest.flush();
+      if (manifest && !o.dryRun) await manifest.flush();
     } catch (error) {
       fatal ??= isDiskError(error) ? toDiskError(error, 'the manifest') : error;
     } finally {
-      manifest?.close();
+      await manifest?.close().catch(() => {});
       await release();
     }
   }
-  summary.seconds = (Date.now() - started) / 1000;
+  acct.summary.seconds = (Date.now() - started) / 1000;
   if (fatal !== undefined) throw fatal;
-  summary.interrupted = options.signal?.aborted ?? false;
-  return summary;
+  acct.summary.interrupted = options.signal?.aborted ?? false;
+  return acct.summary;
+}
 
-  async function processAsset(
-    asset: Asset,
-    account: string | undefined,
-    { jobs, sidecar: sidecarPath }: { jobs: FileJob[]; sidecar: string },
-    relisted: Relister,
-  ): Promise<void> {
-    // Queued before an abort: leave without a trace.
-    if (signal.aborted) return;
-    const m = manifest!;
-    m.upsertAsset({
-      assetId: asset.assetId,
-      id: asset.id,
-      name: asset.name,
-      mediaType: asset.mediaType,
-      createdAt: asset.createdAt,
-      fileSize: asset.fileSize,
-      account,
-    });
-    let complete = true;
-    for (const job of jobs) {
-      if (signal.aborted) return;
-      const done = await isDone(m, job, out);
-      if (done !== undefined) {
-        summary.filesSkipped++;
-        summary.bytesSkipped += done;
-        emit({ type: 'file-skipped', file: job, bytes: done });
-        continue;
+/** One run's wiring: where assets come from, how each becomes transfers, and what is recorded when. */
+class Run {
+  readonly #claimed = new Map<string, string>();
+  readonly #seen = new Set<string>();
+  readonly #knownDirs = new Map<string, Set<string>>();
+  readonly #relisters = new Map<string | undefined, Relister>();
+  readonly #perAccountFolders: boolean;
+
+  constructor(
+    readonly o: ResolvedBackupOptions,
+    readonly out: string,
+    readonly manifest: Manifest,
+    readonly client: AssetsClient,
+    readonly scheduler: Scheduler,
+    readonly acct: Accounting,
+    readonly signal: AbortSignal,
+    readonly stop: (error: unknown) => void,
+    readonly extra: Pick<BackupOptions, 'transport' | 'io'>,
+  ) {
+    this.#perAccountFolders = o.accounts.length > 1;
+  }
+
+  /** Every wanted asset of one account once, from its assets windows. */
+  async *source(account: string | undefined): AsyncGenerator<Asset> {
+    for (const mediaType of windowsFor(this.o.mediaTypes)) {
+      if (this.signal.aborted) return;
+      const iterator = iterateAssets(this.client, {
+        email: account,
+        mediaType,
+        signal: this.signal,
+        onEvent: (event) => this.acct.listing(account, event),
+      });
+      for await (const asset of iterator) {
+        // Several windows of one account can return the same asset; the manifest key is global.
+        if (this.#seen.has(asset.assetId)) continue;
+        this.#seen.add(asset.assetId);
+        if (wanted(asset.mediaType, this.o.mediaTypes)) yield asset;
       }
-      const movedAside = await setAsideDamaged(m, job, out);
-      if (movedAside) emit({ type: 'file-damaged', file: job, movedTo: movedAside });
-      emit({ type: 'file-start', file: job });
-      const key = `${job.role}-${job.index}`;
+    }
+  }
+
+  #relister(account: string | undefined): Relister {
+    let relister = this.#relisters.get(account);
+    if (!relister) {
+      relister = createRelister(this.client, account, this.signal);
+      this.#relisters.set(account, relister);
+    }
+    return relister;
+  }
+
+  /** The asset's files at safe, unique paths; an asset that cannot be placed safely fails alone. */
+  #planned(asset: Asset, account: string | undefined): { jobs: FileJob[]; sidecar: string } | undefined {
+    try {
+      const plan = planFiles(asset, account, this.#perAccountFolders, this.o.previews, this.out, this.#claimed);
+      this.acct.asset(asset, account, plan.jobs.length);
+      return plan;
+    } catch (error) {
+      // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
+      if (!(error instanceof UnsafePathError)) throw error;
+      this.acct.assetFailed(asset, error.code, error.message);
+      return undefined;
+    }
+  }
+
+  /** A dry run: what is done and what would be fetched; nothing is written. */
+  async plan(asset: Asset, account: string | undefined): Promise<void> {
+    const plan = this.#planned(asset, account);
+    for (const job of plan?.jobs ?? []) {
+      const done = await isDone(this.manifest, job, this.out);
+      if (done !== undefined) this.acct.skipped(job, done);
+      else this.acct.planned(job);
+    }
+  }
+
+  /** Fetches what the asset lacks, then records it complete (and writes its sidecar). Never rejects. */
+  async asset(asset: Asset, account: string | undefined): Promise<void> {
+    try {
+      const plan = this.#planned(asset, account);
+      if (!plan || this.signal.aborted) return;
+      await this.manifest.upsertAsset({
+        assetId: asset.assetId,
+        id: asset.id,
+        name: asset.name,
+        mediaType: asset.mediaType,
+        createdAt: asset.createdAt,
+        fileSize: asset.fileSize,
+        account,
+      });
+      const results = await Promise.all(plan.jobs.map((job) => this.#file(asset, account, job)));
+      if (this.signal.aborted || !results.every(Boolean)) return;
+      let sidecar: string | undefined;
+      if (this.o.metadata) {
+        sidecar = plan.sidecar;
+        try {
+          await writeIfChanged(
+            resolveInside(this.out, sidecar),
+            `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
+          );
+        } catch (error) {
+          if (isDiskError(error)) throw error;
+          // Something else stands at the sidecar's path (a folder, say): this asset's sidecar fails, not the run.
+          const code = (error as NodeJS.ErrnoException).code ?? 'ERR_SIDECAR';
+          this.acct.failed(
+            { ...(plan.jobs[0] as FileJob), path: sidecar },
+            'ERR_SIDECAR',
+            `cannot write the metadata sidecar (${code})`,
+          );
+          return;
+        }
+      }
+      this.acct.assetComplete();
+      await this.manifest.setStatus(asset.assetId, 'complete', sidecar);
+    } catch (error) {
+      // A journal write, a move aside, a sidecar on a full disk: the run stops cleanly, it does not crash.
+      if (!this.signal.aborted) this.stop(error);
+    }
+  }
+
+  /** One file: skipped when done, else fetched on the lanes and recorded. True when it is on disk. */
+  async #file(asset: Asset, account: string | undefined, job: FileJob): Promise<boolean> {
+    const m = this.manifest;
+    const done = await isDone(m, job, this.out);
+    if (done !== undefined) {
+      this.acct.skipped(job, done);
+      return true;
+    }
+    if (this.signal.aborted) return false;
+    this.acct.planned(job);
+    const movedTo = await setAsideDamaged(m, job, this.out);
+    if (movedTo !== undefined) this.acct.damaged(job, movedTo);
+    const relister = this.#relister(account);
+    let url = urlOf(asset, job) ?? asset.url;
+    // A 404 while the asset is still listed gets one more try, with the fresh URL that proved it listed.
+    for (let tries = 0; ; tries++) {
       try {
-        const result = await downloadFile({
-          dest: resolveInside(out, job.path),
-          url: urlOf(asset, job) ?? asset.url,
-          assetId: asset.assetId,
-          key,
-          // The validator goes to the manifest journal: one appended line instead of a file per download.
-          resumeStore: {
-            get: () => m.partial(asset.assetId, key),
-            set: (state) => m.setPartial(asset.assetId, key, state),
-          },
-          expectedSize: job.expectedBytes,
-          refreshUrl: async () => {
-            const fresh = await relisted.fresh(asset.assetId);
-            const url = urlOf(fresh, job);
-            if (!url)
-              throw new DownloadError('ERR_ASSET_GONE', 'the file is no longer listed', { retryable: false });
-            return url;
-          },
-          signal,
-          knownDirs,
-          gate: client.gate,
-          retries: options.retries,
-          timeoutMs: options.timeoutMs,
-          backoffBaseMs: options.backoffBaseMs,
-          onBytes: (bytes) => {
-            summary.bytesDownloaded += bytes;
-            emit({ type: 'file-bytes', file: job, bytes });
-          },
-          onStart: ({ total, offset }) => emit({ type: 'file-size', file: job, total, offset }),
-          onRetry: (info) => emit({ type: 'retry', file: job, ...info }),
-        });
-        m.recordFile(asset.assetId, {
+        const result = await this.#transfer(job, url, relister);
+        await m.recordFile(asset.assetId, {
           role: job.role,
           index: job.index,
           path: job.path,
@@ -387,61 +323,68 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           status: 'done',
           completedAt: new Date().toISOString(),
         });
-        summary.filesDownloaded++;
-        emit({
-          type: 'file-done',
-          file: job,
-          bytes: result.bytes,
-          resumedFrom: result.resumedFrom,
-          movedAside: result.movedAside,
-        });
+        this.acct.done(job, result);
+        return true;
       } catch (error) {
-        if (signal.aborted || error instanceof AbortError) return;
-        if (error instanceof DiskError || isDiskError(error)) {
-          fatal ??= error instanceof DiskError ? error : toDiskError(error, job.path);
-          controller.abort();
-          return;
-        }
-        complete = false;
+        if (this.signal.aborted || error instanceof AbortError) return false;
+        if (error instanceof DiskError || isDiskError(error)) throw error;
         const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNKNOWN';
-        if (await isGone(error, asset.assetId, relisted)) {
+        if (code === 'ERR_DOWNLOAD_GONE' && tries === 0) {
+          const fresh = await relister.fresh(asset.assetId).catch(() => undefined);
+          const freshUrl = fresh ? urlOf(fresh, job) : undefined;
+          if (freshUrl) {
+            url = freshUrl;
+            continue;
+          }
+        }
+        if (await isGone(error, asset.assetId, relister)) {
           // Deleted on Runway since the listing: nothing to fetch any more, so not a failure of the backup.
-          summary.gone.push({ assetId: asset.assetId, name: asset.name, path: job.path });
-          emit({ type: 'file-gone', file: job });
-          break;
+          this.acct.gone(job);
+          return false;
         }
-        const reason = describe(error);
-        summary.filesFailed++;
-        summary.failures.push({ assetId: asset.assetId, name: asset.name, path: job.path, code, reason });
-        emit({ type: 'file-failed', file: job, code, reason });
+        this.acct.failed(job, code, describe(error));
+        return false;
       }
-    }
-    let sidecar: string | undefined;
-    if (options.metadata && complete) {
-      sidecar = sidecarPath;
-      try {
-        await writeIfChanged(
-          resolveInside(out, sidecar),
-          `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
-        );
-      } catch (error) {
-        if (isDiskError(error)) {
-          fatal ??= toDiskError(error, sidecar);
-          controller.abort();
-          return;
-        }
-        throw error;
-      }
-    }
-    if (complete) {
-      summary.assetsComplete++;
-      m.setStatus(asset.assetId, 'complete', sidecar);
     }
   }
-}
 
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
-  return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
+  async #transfer(job: FileJob, url: string, relister: Relister) {
+    const m = this.manifest;
+    const key = `${job.role}-${job.index}`;
+    const transfer = new FileTransfer({
+      dest: resolveInside(this.out, job.path),
+      url,
+      expectedSize: job.expectedBytes,
+      // The resume state goes to the manifest journal: one appended line, not a file per download.
+      resumeStore: {
+        get: () => m.partial(job.assetId, key),
+        set: (state) => m.setPartial(job.assetId, key, state),
+      },
+      refreshUrl: async () => {
+        const fresh = urlOf(await relister.fresh(job.assetId), job);
+        if (!fresh) throw new RunwayBackupError('ERR_ASSET_GONE', 'the file is no longer listed');
+        return fresh;
+      },
+      signal: this.signal,
+      gate: this.client.gate,
+      retries: this.o.retries,
+      timeoutMs: this.o.timeoutMs,
+      backoffBaseMs: this.o.backoffBaseMs,
+      knownDirs: this.#knownDirs,
+      transport: this.extra.transport,
+      io: this.extra.io,
+      spawn: (segment) => void this.scheduler.run(segment),
+      onStart: ({ total, offset }) => this.acct.size(job, total, offset),
+      onBytes: (bytes) => {
+        this.acct.bytes(job, bytes);
+        this.scheduler.lanes.addBytes(bytes);
+      },
+      onRetry: (info) => this.acct.retry(job, info),
+      onThrottle: () => this.scheduler.lanes.throttle(),
+    });
+    await this.scheduler.transfer(transfer, () => {
+      if (!this.signal.aborted) this.acct.started(job);
+    });
+    return transfer.result;
+  }
 }

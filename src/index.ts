@@ -11,8 +11,12 @@ export type { SkippedItem } from './api/parse.js';
 export { parseAsset } from './api/parse.js';
 export type { BackupEvent, BackupFailure, BackupOptions, BackupSummary, FileJob } from './backup.js';
 export { backup } from './backup.js';
-export type { DownloadOptions, DownloadResult } from './download.js';
-export { downloadFile } from './download.js';
+export type { DownloadOptions, DownloadResult, ResumeState, ResumeStore } from './download.js';
+export { downloadFile, sidecarResumeStore } from './download.js';
+export type { ConcurrencySetting } from './lanes.js';
+export type { PartHandle, PartIO } from './part-file.js';
+export type { ThrottleReason } from './transfer.js';
+export type { Transport, TransportRequest, TransportResponse } from './transport.js';
 export {
   AbortError,
   ApiError,

@@ -1,4 +1,4 @@
-import { closeSync, promises as fs, openSync, renameSync, writeSync } from 'node:fs';
+import { promises as fs, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { ManifestCorruptError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
@@ -34,9 +34,16 @@ export interface ManifestAsset {
   files: ManifestFile[];
   /** Relative path of the `--metadata` sidecar, when written. */
   sidecar?: string | undefined;
-  /** Resume state of interrupted downloads, by file key (`main-0`, `preview-1`): the If-Range validator. */
-  partials?: Record<string, { validator: string; total: number | undefined }> | undefined;
+  /** Resume state of interrupted downloads, by file key (`main-0`, `preview-1`): validator, size, segments. */
+  partials?: Record<string, PartialState> | undefined;
   updatedAt: string;
+}
+
+/** What a `.part` needs to be continued (see ResumeState in transfer.ts). */
+export interface PartialState {
+  validator?: string | undefined;
+  total: number | undefined;
+  segments?: [number, number, number][] | undefined;
 }
 
 export interface ManifestData {
@@ -77,10 +84,11 @@ function checkShape(data: unknown, file: string): ManifestData {
 }
 
 export interface ManifestOptions {
-  /** Rewrite manifest.json at most this often while changes arrive, in ms. @default 2000 */
-  flushIntervalMs?: number;
-  /** Rewrite sooner once this many changes are pending. @default 500 */
-  flushEvery?: number;
+  /**
+   * Rewrite manifest.json once the journal holds this many bytes more than manifest.json itself, so a rewrite
+   * costs O(1) per change however large the manifest grows. @default 1 MiB
+   */
+  compactAfterBytes?: number;
 }
 
 /** One change, as appended to the journal. Every op is idempotent, so replaying a journal twice is harmless. */
@@ -89,7 +97,7 @@ type JournalOp =
   | { op: 'file'; assetId: string; file: ManifestFile }
   | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
   | { op: 'demote'; assetId: string; role: FileRole; index: number }
-  | { op: 'partial'; assetId: string; key: string; state?: { validator: string; total: number | undefined } };
+  | { op: 'partial'; assetId: string; key: string; state?: PartialState };
 
 export const JOURNAL_NAME = 'manifest.journal';
 
@@ -97,36 +105,57 @@ export const JOURNAL_NAME = 'manifest.journal';
  * The record of what is done, keyed by assetId. Holds no URLs and no token: only ids, names, paths, sizes and
  * hashes.
  *
- * Two files: `manifest.json`, rewritten atomically (temp + fsync + rename) every few seconds, and
- * `manifest.journal`, to which each change is appended as one JSON line the moment it happens. A `kill -9` at any
- * instant leaves a whole manifest.json plus a journal whose last line may be torn; loading replays the journal
- * (ignoring a torn line), so a file finished a millisecond before the kill is not downloaded again. Rewriting the
- * whole manifest per file would cost O(assets) per file; the journal costs one small append.
+ * Two files: `manifest.json`, rewritten atomically (temp + fsync + rename), and `manifest.journal`, to which every
+ * change is appended as one JSON line. Changes are group-committed: each mutator applies the change at once and
+ * returns a promise that settles when its line is in the kernel; lines that arrive while a write is under way go
+ * out together in the next one. A `kill -9` at any instant leaves a whole manifest.json plus a journal whose last
+ * line may be torn; loading replays the journal (ignoring a torn line), so a file reported done is not downloaded
+ * again.
+ *
+ * manifest.json is rewritten when the journal has grown past its size (and at the end of a run), so the cost of
+ * rewrites stays proportional to the changes, not to the number of assets times the changes. Each rewrite first
+ * rotates the journal to `manifest.journal.<n>`; the rotated journals are removed only after a rewrite succeeded,
+ * so a rewrite that fails (a full disk) loses no line: the next load replays them all, in order.
  */
 export class Manifest {
   readonly file: string;
   readonly journal: string;
   readonly data: ManifestData;
-  #dirty = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<void> = Promise.resolve();
-  #fd: number | undefined;
-  readonly #intervalMs: number;
-  readonly #every: number;
   /** Journal lines that could not be read when loading (a torn last line after a crash). */
   readonly tornLines: number;
+  #dirty = 0;
+  #handle: fs.FileHandle | undefined;
+  #opening: Promise<fs.FileHandle> | undefined;
+  #pending: string[] = [];
+  #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #pumping: Promise<void> | undefined;
+  #looping = false;
+  #broken: unknown;
+  #journalBytes = 0;
+  #manifestBytes: number;
+  #rotations: number;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #compactAfter: number;
 
-  private constructor(file: string, data: ManifestData, options: ManifestOptions, tornLines: number) {
+  private constructor(
+    file: string,
+    data: ManifestData,
+    options: ManifestOptions,
+    tornLines: number,
+    manifestBytes: number,
+    rotations: number,
+  ) {
     this.file = file;
     this.journal = path.join(path.dirname(file), JOURNAL_NAME);
     this.data = data;
     this.tornLines = tornLines;
-    this.#intervalMs = options.flushIntervalMs ?? 2000;
-    this.#every = options.flushEvery ?? 500;
+    this.#compactAfter = options.compactAfterBytes ?? 1024 * 1024;
+    this.#manifestBytes = manifestBytes;
+    this.#rotations = rotations;
   }
 
   /**
-   * Loads `<out>/manifest.json` and replays the journal, or starts an empty manifest. A manifest.json that exists
+   * Loads `<out>/manifest.json` and replays the journals, or starts an empty manifest. A manifest.json that exists
    * but cannot be read is an error, and it is left as it is.
    */
   static async load(out: string, options: ManifestOptions = {}): Promise<Manifest> {
@@ -143,17 +172,16 @@ export class Manifest {
       } catch (error) {
         throw new ManifestCorruptError(
           `${file} is not valid JSON; it was left untouched (move it away to start over)`,
-          {
-            cause: error,
-          },
+          { cause: error },
         );
       }
       data = checkShape(parsed, file);
     }
     let torn = 0;
     let replayed = 0;
-    // The rotated journal (left by a crash during a rewrite) first, then the current one.
-    for (const name of [`${JOURNAL_NAME}.old`, JOURNAL_NAME]) {
+    const rotated = rotatedJournals(out);
+    // Rotated journals (left by a crash or a failed rewrite) first, oldest first, then the current one.
+    for (const name of [...rotated.map((r) => r.name), JOURNAL_NAME]) {
       const journal = await readIfExists(path.join(out, name));
       if (journal === undefined) continue;
       for (const line of journal.split('\n')) {
@@ -169,7 +197,8 @@ export class Manifest {
         else torn++;
       }
     }
-    const manifest = new Manifest(file, data, options, torn);
+    const last = rotated.at(-1)?.n ?? 0;
+    const manifest = new Manifest(file, data, options, torn, text?.length ?? 0, last);
     // Replayed changes are not in manifest.json yet: the next flush writes them there.
     manifest.#dirty = replayed;
     return manifest;
@@ -191,7 +220,7 @@ export class Manifest {
   /** Creates or updates the asset's descriptive fields. */
   upsertAsset(
     entry: Omit<ManifestAsset, 'files' | 'updatedAt' | 'status'> & { status?: ManifestAsset['status'] },
-  ): void {
+  ): Promise<void> {
     const existing = this.get(entry.assetId);
     // A nightly re-run sees every asset again; only what changed is worth a journal line and a rewrite.
     const unchanged =
@@ -200,8 +229,8 @@ export class Manifest {
       (Object.keys(entry) as (keyof typeof entry)[]).every(
         (key) => key === 'status' || existing[key] === entry[key],
       );
-    if (unchanged) return;
-    this.#record({
+    if (unchanged) return Promise.resolve();
+    return this.#record({
       op: 'asset',
       entry: {
         ...entry,
@@ -211,110 +240,165 @@ export class Manifest {
     });
   }
 
-  /** Records one file as done. Call only after the file was verified, fsynced and renamed. */
-  recordFile(assetId: string, file: ManifestFile): void {
-    if (!this.get(assetId)) throw new Error(`recordFile before upsertAsset for ${assetId}`);
-    this.#record({ op: 'file', assetId, file });
+  /** Records one file as done. Call only after the file was verified, fsynced and renamed; await it before
+   * reporting the file done. */
+  recordFile(assetId: string, file: ManifestFile): Promise<void> {
+    if (!this.get(assetId)) return Promise.reject(new Error(`recordFile before upsertAsset for ${assetId}`));
+    return this.#record({ op: 'file', assetId, file });
   }
 
-  setStatus(assetId: string, status: ManifestAsset['status'], sidecar?: string): void {
+  setStatus(assetId: string, status: ManifestAsset['status'], sidecar?: string): Promise<void> {
     const entry = this.get(assetId);
-    if (!entry) return;
-    if (entry.status === status && (sidecar === undefined || entry.sidecar === sidecar)) return;
-    this.#record({ op: 'status', assetId, status, sidecar });
+    if (!entry) return Promise.resolve();
+    if (entry.status === status && (sidecar === undefined || entry.sidecar === sidecar)) return Promise.resolve();
+    return this.#record({ op: 'status', assetId, status, sidecar });
   }
 
   /** The resume state of an interrupted download of this asset's file `key`. */
-  partial(assetId: string, key: string): { validator: string; total: number | undefined } | undefined {
+  partial(assetId: string, key: string): PartialState | undefined {
     const partials = this.get(assetId)?.partials;
     return partials && Object.hasOwn(partials, key) ? partials[key] : undefined;
   }
 
   /** Records (or, with undefined, forgets) the resume state of one download. */
-  setPartial(
-    assetId: string,
-    key: string,
-    state: { validator: string; total: number | undefined } | undefined,
-  ): void {
-    if (!this.get(assetId)) return;
-    if (state === undefined && this.partial(assetId, key) === undefined) return;
-    this.#record({ op: 'partial', assetId, key, ...(state ? { state } : {}) });
+  setPartial(assetId: string, key: string, state: PartialState | undefined): Promise<void> {
+    if (!this.get(assetId)) return Promise.resolve();
+    if (state === undefined && this.partial(assetId, key) === undefined) return Promise.resolve();
+    return this.#record({ op: 'partial', assetId, key, ...(state ? { state } : {}) });
   }
 
   /** Forgets one file (found missing or corrupt) so that the next backup fetches it again. */
-  demoteFile(assetId: string, role: FileRole, index: number): void {
-    if (!this.get(assetId)) return;
-    this.#record({ op: 'demote', assetId, role, index });
+  demoteFile(assetId: string, role: FileRole, index: number): Promise<void> {
+    if (!this.get(assetId)) return Promise.resolve();
+    return this.#record({ op: 'demote', assetId, role, index });
   }
 
-  #record(op: JournalOp): void {
+  #record(op: JournalOp): Promise<void> {
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
     apply(this.data, op);
-    // Synchronous on purpose: the line is in the kernel before the caller goes on, so a kill -9 right after
-    // cannot lose it, and no rotation can run between the change and its line.
-    this.#fd ??= openSync(this.journal, 'a');
-    writeSync(this.#fd, `${JSON.stringify(op)}\n`);
     this.#dirty++;
-    if (this.#dirty >= this.#every) {
+    this.#pending.push(`${JSON.stringify(op)}\n`);
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (!this.#looping) {
+      this.#looping = true;
+      const pumping: Promise<void> = this.#pump().finally(() => {
+        if (this.#pumping === pumping) this.#pumping = undefined;
+      });
+      this.#pumping = pumping;
+    }
+    return done;
+  }
+
+  /** Writes pending lines, many per write, until none are left. */
+  async #pump(): Promise<void> {
+    // #looping is cleared in the same tick as the last emptiness check: a line added after it starts a new pump.
+    for (;;) {
+      if (this.#pending.length === 0) {
+        this.#looping = false;
+        break;
+      }
+      const lines = this.#pending.join('');
+      const waiters = this.#waiters;
+      this.#pending = [];
+      this.#waiters = [];
+      try {
+        this.#opening ??= fs.open(this.journal, 'a');
+        this.#handle = await this.#opening;
+        await this.#handle.write(lines);
+        this.#journalBytes += Buffer.byteLength(lines);
+      } catch (error) {
+        // The change is applied in memory but not on disk: nothing more may be reported done in this run.
+        this.#broken = error;
+        for (const w of [...waiters, ...this.#waiters]) w.reject(error);
+        this.#pending = [];
+        this.#waiters = [];
+        this.#looping = false;
+        return;
+      }
+      for (const w of waiters) w.resolve();
+    }
+    if (this.#journalBytes > this.#manifestBytes + this.#compactAfter) {
       void this.flush().catch(() => {});
-    } else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        void this.flush().catch(() => {});
-      }, this.#intervalMs);
-      this.#timer.unref();
     }
   }
 
-  /** Rewrites manifest.json with every change so far and empties the journal. Rejects if the write failed. */
+  /** Settles when every change so far is in the journal; rejects if a journal write failed. */
+  async settled(): Promise<void> {
+    while (this.#pumping) await this.#pumping;
+    if (this.#broken !== undefined) throw this.#broken;
+  }
+
+  /** Rewrites manifest.json with every change so far and folds in the journals. Rejects if the write failed. */
   async flush(): Promise<void> {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    // Writes are chained so that two flushes never race to rename older content over newer; a failed write
-    // leaves the changes dirty and does not block the next attempt.
-    const run = this.#writing
+    // Rewrites are chained so that two never race to rename older content over newer; a failed one leaves the
+    // changes dirty and does not block the next attempt.
+    const run = this.#flushing
       .catch(() => {})
       .then(async () => {
+        // The journal's file handle is closed for the rotation: no write may be under way on it.
+        while (this.#pumping) await this.#pumping;
         if (this.#dirty === 0) return;
         const pending = this.#dirty;
         this.#dirty = 0;
         this.data.updatedAt = new Date().toISOString();
-        // Snapshot and rotate together, synchronously: every line in the rotated journal is in the snapshot,
-        // and every later change goes to the fresh journal.
+        // Snapshot and rotate together, with nothing in between: every line of the rotated journals is in the
+        // snapshot, and every later change goes to a fresh journal.
         const snapshot = `${JSON.stringify(this.data, null, 2)}\n`;
-        const rotated = `${this.journal}.old`;
-        this.#closeJournal();
-        let hasRotated = false;
+        await this.#closeJournal();
+        const rotated = path.join(path.dirname(this.file), `${JOURNAL_NAME}.${this.#rotations + 1}`);
         try {
           renameSync(this.journal, rotated);
-          hasRotated = true;
+          this.#rotations++;
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         }
+        this.#journalBytes = 0;
         try {
           await writeFileAtomic(this.file, snapshot);
         } catch (error) {
           this.#dirty += pending;
           throw error;
         }
-        if (hasRotated) await fs.rm(rotated, { force: true });
+        this.#manifestBytes = snapshot.length;
+        // Only now are the rotated journals in manifest.json; older failed rewrites' journals go too.
+        for (const { name } of rotatedJournals(path.dirname(this.file))) {
+          await fs.rm(path.join(path.dirname(this.file), name), { force: true });
+        }
+        this.#rotations = 0;
       });
-    this.#writing = run;
+    this.#flushing = run;
     await run;
   }
 
-  #closeJournal(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+  async #closeJournal(): Promise<void> {
+    const opening = this.#opening;
+    this.#opening = undefined;
+    this.#handle = undefined;
+    if (opening) await (await opening.catch(() => undefined))?.close();
   }
 
-  /** Stops the timer and closes the journal; call flush() first to fold the journal into manifest.json. */
-  close(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#closeJournal();
+  /** Closes the journal once its pending lines are written; call flush() first to fold it into manifest.json. */
+  async close(): Promise<void> {
+    while (this.#pumping) await this.#pumping;
+    await this.#closeJournal();
   }
+}
+
+/** `manifest.journal.old` (older versions) and `manifest.journal.<n>`, in the order they must be replayed. */
+function rotatedJournals(out: string): { name: string; n: number }[] {
+  let names: string[];
+  try {
+    names = readdirSync(out);
+  } catch {
+    return [];
+  }
+  const found: { name: string; n: number }[] = [];
+  for (const name of names) {
+    if (name === `${JOURNAL_NAME}.old`) found.push({ name, n: 0 });
+    const m = /^manifest\.journal\.(\d{1,9})$/.exec(name);
+    if (m) found.push({ name, n: Number(m[1]) });
+  }
+  return found.sort((a, b) => a.n - b.n);
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {
@@ -347,7 +431,7 @@ function apply(data: ManifestData, op: JournalOp): boolean {
     case 'partial': {
       if (!entry || typeof op.key !== 'string') return false;
       const partials = { ...entry.partials };
-      if (op.state && typeof op.state.validator === 'string') partials[op.key] = op.state;
+      if (op.state && typeof op.state === 'object') partials[op.key] = op.state;
       else delete partials[op.key];
       entry.partials = Object.keys(partials).length > 0 ? partials : undefined;
       return true;

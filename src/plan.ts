@@ -86,7 +86,7 @@ export async function setAsideDamaged(
 ): Promise<string | undefined> {
   const record = manifest.doneFile(job.assetId, job.role, job.index);
   if (!record) return undefined;
-  manifest.demoteFile(job.assetId, job.role, job.index);
+  await manifest.demoteFile(job.assetId, job.role, job.index);
   const file = resolveInside(out, record.path);
   if ((await fileSize(file)) === undefined) return undefined;
   const aside = await setAside(file, 'damaged');

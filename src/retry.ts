@@ -77,3 +77,52 @@ export class RateGate {
     }
   }
 }
+
+export interface RetryInfo {
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+/** What a failed attempt means: retry it (after `retryAfterMs` when the server said so), or give up with `error`. */
+export interface Verdict {
+  retry: boolean;
+  /** The error to throw when retries are exhausted (or at once when `retry` is false). */
+  error: unknown;
+  retryAfterMs?: number | undefined;
+}
+
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  retries: number;
+  /** Base of the exponential backoff, in ms. */
+  backoffBaseMs: number;
+  signal?: AbortSignal | undefined;
+  onRetry?: ((info: RetryInfo) => void) | undefined;
+}
+
+/**
+ * The pacer (rclone's `lib/pacer` is the model): runs `attempt` until it succeeds, `judge` says a failure is final,
+ * or the retries are spent. Waits `Retry-After` when the server gave one, else backoff with jitter. The API client
+ * and the file transfers use this one loop, so both count, wait and report retries the same way.
+ */
+export async function withRetries<T>(
+  attempt: (attemptNo: number) => Promise<T>,
+  judge: (error: unknown) => Verdict,
+  policy: RetryPolicy,
+): Promise<T> {
+  for (let attemptNo = 1; ; attemptNo++) {
+    if (policy.signal?.aborted) throw new AbortError();
+    try {
+      return await attempt(attemptNo);
+    } catch (error) {
+      if (policy.signal?.aborted) throw new AbortError();
+      const verdict = judge(error);
+      if (!verdict.retry || attemptNo > policy.retries) throw verdict.error;
+      const delayMs = verdict.retryAfterMs ?? backoffDelay(attemptNo, { baseMs: policy.backoffBaseMs });
+      const reason = verdict.error instanceof Error ? verdict.error.message : String(verdict.error);
+      policy.onRetry?.({ attempt: attemptNo, delayMs, reason });
+      await sleep(delayMs, policy.signal);
+    }
+  }
+}

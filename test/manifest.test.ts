@@ -16,9 +16,10 @@ const file = (index: number, role: ManifestFile['role'] = 'preview'): ManifestFi
 
 async function seeded(out: string): Promise<Manifest> {
   const m = await Manifest.load(out);
-  m.upsertAsset({ assetId: 'A', name: 'clip', mediaType: 'video' });
-  m.recordFile('A', file(0, 'main'));
-  m.recordFile('A', file(1));
+  // Each change is on disk once its promise settles (group commit): that is when a file may be reported done.
+  await m.upsertAsset({ assetId: 'A', name: 'clip', mediaType: 'video' });
+  await m.recordFile('A', file(0, 'main'));
+  await m.recordFile('A', file(1));
   return m;
 }
 
@@ -27,7 +28,7 @@ describe('Manifest', () => {
     const out = await tempDir();
     const m = await seeded(out);
     await m.flush();
-    m.close();
+    await m.close();
     const text = await fs.readFile(path.join(out, 'manifest.json'), 'utf8');
     expect(JSON.parse(text)).toMatchObject({ version: 1, tool: 'runway-backup' });
     expect(text).not.toMatch(/https?:/);
@@ -45,13 +46,13 @@ describe('Manifest', () => {
     const reloaded = await Manifest.load(out);
     expect(reloaded.doneFile('A', 'main', 0)).toBeDefined();
     expect(reloaded.doneFile('A', 'preview', 1)).toBeDefined();
-    m.close();
+    await m.close();
   });
 
   it('ignores a torn last journal line', async () => {
     const out = await tempDir();
     const m = await seeded(out);
-    m.close();
+    await m.close();
     await fs.appendFile(path.join(out, JOURNAL_NAME), '{"op":"file","assetId":"A","fi');
     const reloaded = await Manifest.load(out);
     expect(reloaded.tornLines).toBe(1);
@@ -61,11 +62,11 @@ describe('Manifest', () => {
   it('replays a rotated journal left by a crash during a rewrite', async () => {
     const out = await tempDir();
     const m = await seeded(out);
-    m.close();
+    await m.close();
     await fs.rename(path.join(out, JOURNAL_NAME), path.join(out, `${JOURNAL_NAME}.old`));
     const n = await Manifest.load(out);
-    n.demoteFile('A', 'preview', 1); // lands in a new journal, replayed after the old one
-    n.close();
+    await n.demoteFile('A', 'preview', 1); // lands in a new journal, replayed after the old one
+    await n.close();
     const reloaded = await Manifest.load(out);
     expect(reloaded.get('A')?.files.map((f) => f.index)).toEqual([0]);
     expect(reloaded.get('A')?.status).toBe('partial');
@@ -75,10 +76,10 @@ describe('Manifest', () => {
     const out = await tempDir();
     const m = await seeded(out);
     await m.flush();
-    m.recordFile('A', file(2));
+    await m.recordFile('A', file(2));
     // Simulate a crash after the temp file was written but before the rename: a stray temp file remains.
     await fs.writeFile(path.join(out, '.manifest.json.999.dead.tmp'), '{"half":');
-    m.close();
+    await m.close();
     const reloaded = await Manifest.load(out);
     expect(reloaded.get('A')?.files).toHaveLength(3);
   });
@@ -97,14 +98,16 @@ describe('Manifest', () => {
 
   it('batches rewrites: many changes, one write of manifest.json', async () => {
     const out = await tempDir();
-    const m = await Manifest.load(out, { flushIntervalMs: 60_000, flushEvery: 1000 });
+    const m = await Manifest.load(out);
+    const writes: Promise<void>[] = [];
     for (let i = 0; i < 200; i++) {
-      m.upsertAsset({ assetId: `A${i}` });
-      m.recordFile(`A${i}`, file(0, 'main'));
+      writes.push(m.upsertAsset({ assetId: `A${i}` }));
+      writes.push(m.recordFile(`A${i}`, file(0, 'main')));
     }
+    await Promise.all(writes);
     await expect(fs.stat(path.join(out, 'manifest.json'))).rejects.toThrow();
     await m.flush();
-    m.close();
+    await m.close();
     expect(
       Object.keys(JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).assets),
     ).toHaveLength(200);

@@ -30,7 +30,7 @@ const events: BackupEvent[] = [
   { type: 'file-start', file: job(1) },
   { type: 'file-size', file: job(1), total: 1000, offset: 0 },
   { type: 'file-bytes', file: job(1), bytes: 1000 },
-  { type: 'file-done', file: job(1), bytes: 1000, resumedFrom: 0, movedAside: undefined },
+  { type: 'file-done', file: job(1), bytes: 1000, resumedFrom: 0, movedAside: undefined, segments: 1 },
   { type: 'file-start', file: job(2) },
   { type: 'file-failed', file: job(2), code: 'ERR_DOWNLOAD_HTTP', reason: 'answered 503' },
 ];

@@ -1,0 +1,121 @@
+/** The options of `backup()`, and their validation: once, at the boundary, with messages that name the option. */
+import type { BackupEvent } from './accounting.js';
+import type { AssetsClient } from './api/client.js';
+import { UsageError } from './errors.js';
+import type { ConcurrencySetting } from './lanes.js';
+import type { PartIO } from './part-file.js';
+import type { Transport } from './transport.js';
+import { isMediaType, MEDIA_TYPES, type MediaType } from './types.js';
+
+export interface BackupOptions {
+  /** useapi.net API token. */
+  token: string;
+  /** @default 'https://api.useapi.net' */
+  baseUrl?: string | undefined;
+  /** The output folder. Nothing is written outside it. */
+  out: string;
+  /** Account emails; each gets `<out>/<email>/` when there are several. @default [] (the only account) */
+  accounts?: string[] | undefined;
+  /** Media types to back up. @default every type */
+  mediaTypes?: MediaType[] | undefined;
+  /**
+   * Parallel transfers: `'auto'` grows them while the throughput grows and shrinks them on 429/5xx/timeouts
+   * (2..32), a number 1..32 keeps a fixed pool. @default 'auto'
+   */
+  concurrency?: ConcurrencySetting | undefined;
+  /** Also download every `previewUrls` entry. @default true */
+  previews?: boolean | undefined;
+  /** Write a JSON sidecar with the API's fields (no URLs) beside each asset. @default false */
+  metadata?: boolean | undefined;
+  /** List what would be downloaded; write nothing. @default false */
+  dryRun?: boolean | undefined;
+  /** Retries of one request or file segment for transient failures, 0..20. @default 5 */
+  retries?: number | undefined;
+  /** Idle timeout of one request, in ms (100..3,600,000). @default 30_000 */
+  timeoutMs?: number | undefined;
+  /** Base of the retry backoff, in ms (0..60,000). @default 500 */
+  backoffBaseMs?: number | undefined;
+  /** Split the tail of large files into Range segments on free lanes. @default true */
+  split?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
+  onEvent?: ((event: BackupEvent) => void) | undefined;
+  /** Replace the API client (tests, custom transports). */
+  client?: AssetsClient | undefined;
+  /** Replace the HTTP client of the file transfers. @default got */
+  transport?: Transport | undefined;
+  /** Replace the file system of the `.part` files (tests: a disk that fills up). @default node:fs */
+  io?: PartIO | undefined;
+}
+
+export interface ResolvedBackupOptions {
+  token: string;
+  baseUrl: string | undefined;
+  out: string;
+  /** `[undefined]` for the only account. */
+  accounts: (string | undefined)[];
+  mediaTypes: MediaType[];
+  concurrency: ConcurrencySetting;
+  previews: boolean;
+  metadata: boolean;
+  dryRun: boolean;
+  retries: number;
+  timeoutMs: number;
+  backoffBaseMs: number;
+  split: boolean;
+}
+
+function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function flag(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new UsageError(`Expected \`${name}\` to be true or false`);
+  return value;
+}
+
+/** Checks every option of `backup()` and fills in the defaults. Throws UsageError naming the first bad one. */
+export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOptions {
+  if (typeof options !== 'object' || options === null) throw new UsageError('Expected an options object');
+  if (typeof options.out !== 'string' || options.out.trim() === '') {
+    throw new UsageError('Expected `out` to be a folder path');
+  }
+  const accounts = options.accounts ?? [];
+  if (!Array.isArray(accounts) || !accounts.every((a) => typeof a === 'string' && a.trim() !== '')) {
+    throw new UsageError('Expected `accounts` to be a list of account emails');
+  }
+  const types = options.mediaTypes ?? [...MEDIA_TYPES];
+  if (!Array.isArray(types) || types.length === 0 || !types.every(isMediaType)) {
+    throw new UsageError(`Expected \`media-type\` to be a list of ${MEDIA_TYPES.join(', ')}`);
+  }
+  const concurrency =
+    options.concurrency === 'auto' || options.concurrency === undefined
+      ? 'auto'
+      : integer('concurrency', options.concurrency, 1, 32, 4);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new UsageError('Expected `signal` to be an AbortSignal');
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw new UsageError('Expected `onEvent` to be a function');
+  }
+  return {
+    token: options.token,
+    baseUrl: options.baseUrl,
+    out: options.out,
+    accounts: accounts.length > 0 ? [...new Set(accounts)] : [undefined],
+    mediaTypes: [...new Set(types)],
+    concurrency,
+    previews: flag('previews', options.previews, true),
+    metadata: flag('metadata', options.metadata, false),
+    dryRun: flag('dryRun', options.dryRun, false),
+    retries: integer('retries', options.retries, 0, 20, 5),
+    timeoutMs: integer('timeoutMs', options.timeoutMs, 100, 3_600_000, 30_000),
+    backoffBaseMs: integer('backoffBaseMs', options.backoffBaseMs, 0, 60_000, 500),
+    split: flag('split', options.split, true),
+  };
+}

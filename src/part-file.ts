@@ -1,0 +1,71 @@
+/**
+ * The `.part` file a transfer writes into: positional writes (several segments of one file land in one `.part`),
+ * background flushes of large files, and the fsync that completeness rests on. Replaceable through `PartIO`, so
+ * tests can fail a write (a full disk) without mocking `node:fs`.
+ */
+import { createReadStream, promises as fs } from 'node:fs';
+import type { Hash } from 'node:crypto';
+
+export interface PartHandle {
+  /** Writes all of `data` at `position`. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Reads up to `length` bytes at `position`; fewer at the end of the file. */
+  read(length: number, position: number): Promise<Buffer>;
+  /** Flushes the data written so far (fdatasync). */
+  datasync(): Promise<void>;
+  /** Flushes data and metadata (fsync): done before the rename that exposes the file. */
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PartIO {
+  /** Opens `file` for positional writes; `fresh` truncates it (or creates it), otherwise it is kept as it is. */
+  open(file: string, fresh: boolean): Promise<PartHandle>;
+}
+
+export const nodePartIO: PartIO = {
+  async open(file, fresh) {
+    let handle: fs.FileHandle;
+    if (fresh) handle = await fs.open(file, 'w');
+    else {
+      try {
+        handle = await fs.open(file, 'r+');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        handle = await fs.open(file, 'w');
+      }
+    }
+    return {
+      async write(data, position) {
+        let done = 0;
+        while (done < data.length) {
+          const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+          done += bytesWritten;
+        }
+      },
+      async read(length, position) {
+        const buffer = Buffer.alloc(length);
+        let got = 0;
+        while (got < length) {
+          const { bytesRead } = await handle.read(buffer, got, length - got, position + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return buffer.subarray(0, got);
+      },
+      datasync: () => handle.datasync(),
+      sync: () => handle.sync(),
+      truncate: (length) => handle.truncate(length),
+      close: () => handle.close(),
+    };
+  },
+};
+
+/** Feeds bytes [start, end) of `file` into `hash`. */
+export async function hashRange(file: string, hash: Hash, start: number, end: number): Promise<void> {
+  if (end <= start) return;
+  for await (const chunk of createReadStream(file, { start, end: end - 1, highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+  }
+}
