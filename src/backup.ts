@@ -98,7 +98,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       if (!options.client) client.close();
       const code = (error as NodeJS.ErrnoException).code;
       throw new UsageError(
-        code === 'EEXIST' || code === 'ENOTDIR'
+        code === 'EEXIST'
           ? `${out} is a file, not a folder; choose another --out`
           : `Cannot write to the output folder ${out}: ${code}`,
         { cause: error },
@@ -231,7 +231,14 @@ class Run {
   /** The asset's files at safe, unique paths; an asset that cannot be placed safely fails alone. */
   #planned(asset: Asset, account: string | undefined): { jobs: FileJob[]; sidecar: string } | undefined {
     try {
-      const plan = planFiles(asset, account, this.#perAccountFolders, this.o.previews, this.out, this.#claimed);
+      const plan = planFiles(
+        asset,
+        account,
+        this.#perAccountFolders,
+        this.o.previews,
+        this.out,
+        this.#claimed,
+      );
       this.acct.asset(asset, account, plan.jobs.length);
       return plan;
     } catch (error) {

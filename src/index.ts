@@ -13,10 +13,6 @@ export type { BackupEvent, BackupFailure, BackupOptions, BackupSummary, FileJob 
 export { backup } from './backup.js';
 export type { DownloadOptions, DownloadResult, ResumeState, ResumeStore } from './download.js';
 export { downloadFile, sidecarResumeStore } from './download.js';
-export type { ConcurrencySetting } from './lanes.js';
-export type { PartHandle, PartIO } from './part-file.js';
-export type { ThrottleReason } from './transfer.js';
-export type { Transport, TransportRequest, TransportResponse } from './transport.js';
 export {
   AbortError,
   ApiError,
@@ -30,12 +26,16 @@ export {
   UnsafePathError,
   UsageError,
 } from './errors.js';
+export type { ConcurrencySetting } from './lanes.js';
 export { assetPaths, resolveInside, sanitizeSegment } from './layout.js';
 export type { ManifestAsset, ManifestData, ManifestFile } from './manifest.js';
 export { Manifest } from './manifest.js';
 export type { IterateOptions, ListingEvent, WindowName } from './paginate.js';
 export { iterateAssets } from './paginate.js';
+export type { PartHandle, PartIO } from './part-file.js';
 export { RateGate } from './retry.js';
+export type { ThrottleReason } from './transfer.js';
+export type { Transport, TransportRequest, TransportResponse } from './transport.js';
 export type { Asset, AssetMetadata, MediaType, RawAsset } from './types.js';
 export { MEDIA_TYPES } from './types.js';
 export type { VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';

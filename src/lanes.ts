@@ -27,7 +27,7 @@ export interface LaneController {
   readonly mode: 'auto' | 'fixed';
   /** The current number of lanes. */
   readonly limit: number;
-  /** Bytes that arrived (any transfer). */
+  /** Bytes that arrived, whichever transfer they belong to. */
   addBytes(bytes: number): void;
   /**
    * Closes a measurement window: `busy` says whether every lane had work during it (growth is only judged when
@@ -110,7 +110,8 @@ class AdaptiveLanes implements LaneController {
     }
     if (!grew) {
       // Growth stopped paying: settle on the best count seen, and try upward again in a while.
-      if (this.#best.limit !== this.#limit && rate < this.#best.rate / this.#gain) this.#set(this.#best.limit);
+      if (this.#best.limit !== this.#limit && rate < this.#best.rate / this.#gain)
+        this.#set(this.#best.limit);
       if (this.#settledAt === 0) this.#settledAt = now;
       if (now - this.#settledAt > 10 * this.#cooldownMs) {
         this.#settledAt = 0;

@@ -250,7 +250,8 @@ export class Manifest {
   setStatus(assetId: string, status: ManifestAsset['status'], sidecar?: string): Promise<void> {
     const entry = this.get(assetId);
     if (!entry) return Promise.resolve();
-    if (entry.status === status && (sidecar === undefined || entry.sidecar === sidecar)) return Promise.resolve();
+    if (entry.status === status && (sidecar === undefined || entry.sidecar === sidecar))
+      return Promise.resolve();
     return this.#record({ op: 'status', assetId, status, sidecar });
   }
 

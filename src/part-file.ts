@@ -3,8 +3,9 @@
  * background flushes of large files, and the fsync that completeness rests on. Replaceable through `PartIO`, so
  * tests can fail a write (a full disk) without mocking `node:fs`.
  */
-import { createReadStream, promises as fs } from 'node:fs';
+
 import type { Hash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
 
 export interface PartHandle {
   /** Writes all of `data` at `position`. */

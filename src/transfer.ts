@@ -11,8 +11,8 @@
  * - The file is complete only when every segment is, byte for byte; then hashed, fsynced and renamed.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 import { promises as fs } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
 import { AbortError, DownloadError, redactUrl } from './errors.js';
 import { ensureDir, fileSize, isDiskError, toDiskError } from './fsutil.js';
@@ -417,9 +417,13 @@ export class FileTransfer {
       },
       (error) => {
         if (error instanceof StartOver) {
-          return { retry: false, error: final('ERR_DOWNLOAD_CHANGED', 'the file kept changing while it was fetched') };
+          return {
+            retry: false,
+            error: final('ERR_DOWNLOAD_CHANGED', 'the file kept changing while it was fetched'),
+          };
         }
-        if (lane.generation.signal.aborted && !this.#o.signal?.aborted) return { retry: false, error: new Superseded() };
+        if (lane.generation.signal.aborted && !this.#o.signal?.aborted)
+          return { retry: false, error: new Superseded() };
         return judge(error);
       },
       { retries, backoffBaseMs, signal: this.#o.signal, onRetry: (info) => this.#o.onRetry?.(info) },
@@ -526,8 +530,7 @@ export class FileTransfer {
     }
 
     const validator = validatorOf(headers);
-    // Where the body's first byte belongs, and how many leading bytes are only there to be compared or skipped.
-    let at: number;
+    // How many leading bytes of the body are only there to be compared with the disk, or skipped.
     let compare = 0;
     let skip = 0;
     if (status === 200) {
@@ -547,12 +550,10 @@ export class FileTransfer {
         this.#checkSize(total);
         // Recorded before the first byte lands in the .part, so a kill at any later instant can resume it.
         await o.resumeStore.set(validator || total !== undefined ? { validator, total } : undefined);
-        at = 0;
       } else if (validator && validator === this.#validator && total === this.#total) {
         // The same object, whole: the server ignores Range. Skip what we have; never split this file again.
         this.#noSplit = true;
         skip = seg.pos;
-        at = 0;
       } else {
         throw new StartOver();
       }
@@ -572,7 +573,6 @@ export class FileTransfer {
       if (!Number.isFinite(seg.end)) seg.end = range.total;
       this.#rangeOk = true;
       this.#checkSize(range.total);
-      at = expectedStart;
       compare = back;
       if (seg.start === 0) this.#resumedFrom = Math.max(this.#resumedFrom, seg.pos);
     }
@@ -591,7 +591,6 @@ export class FileTransfer {
       if (skip > 0) {
         const n = Math.min(skip, data.length);
         skip -= n;
-        at += n;
         data = data.subarray(n);
       }
       if (compare > 0 && data.length > 0) {
@@ -599,7 +598,6 @@ export class FileTransfer {
         const offset = back - compare;
         if (!data.subarray(0, n).equals(disk!.subarray(offset, offset + n))) throw new StartOver();
         compare -= n;
-        at += n;
         data = data.subarray(n);
       }
       if (data.length === 0) continue;
@@ -607,7 +605,6 @@ export class FileTransfer {
       if (room <= 0) break;
       if (data.length > room) data = data.subarray(0, room);
       await this.#write(data, seg, generation);
-      at += data.length;
       if (seg.pos >= seg.end) break;
     }
     if (compare > 0) throw new StartOver();

@@ -1,41 +1,39 @@
 import { execFileSync } from 'node:child_process';
-import type * as fsModule from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup.js';
+import { nodePartIO, type PartHandle, type PartIO } from '../src/part-file.js';
 import { expectBackupMatches, readManifest } from './helpers/backup-check.js';
 import { runCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
-/** When set, the n-th media write stream fails with ENOSPC after some bytes, like a disk filling up. */
-const fault = { failAfterStreams: Number.POSITIVE_INFINITY, opened: 0 };
-
-vi.mock('node:fs', async (importOriginal) => {
-  const real = await importOriginal<typeof fsModule>();
-  const createWriteStream = ((file: fsModule.PathLike, options?: unknown) => {
-    if (String(file).endsWith('.part') && ++fault.opened > fault.failAfterStreams) {
+/** A `.part` file system whose n-th opened file fails with ENOSPC after some bytes, like a disk filling up. */
+function fillingDisk(failAfterOpens: number): PartIO & { opened: number } {
+  const io = {
+    opened: 0,
+    async open(file: string, fresh: boolean): Promise<PartHandle> {
+      const handle = await nodePartIO.open(file, fresh);
+      if (++io.opened <= failAfterOpens) return handle;
       let written = 0;
-      return new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          written += chunk.length;
+      return {
+        ...handle,
+        async write(data, position) {
+          written += data.length;
           if (written > 10_000) {
-            callback(
-              Object.assign(new Error('ENOSPC: no space left on device, write'), {
-                code: 'ENOSPC',
-                errno: -28,
-              }),
-            );
-          } else callback();
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+              code: 'ENOSPC',
+              errno: -28,
+            });
+          }
+          await handle.write(data, position);
         },
-      });
-    }
-    return real.createWriteStream(file, options as never);
-  }) as typeof real.createWriteStream;
-  return { ...real, default: { ...real, createWriteStream }, createWriteStream };
-});
+      };
+    },
+  };
+  return io;
+}
 
 function canMount(): boolean {
   if (process.getuid?.() !== 0) return false;
@@ -56,12 +54,10 @@ describe('disk faults', () => {
   it('ENOSPC in the middle of a file (injected): a clear DiskError, the manifest intact, the next run completes', async () => {
     const s = await sim({ assets: 20 });
     const out = await tempDir();
-    fault.opened = 0;
-    fault.failAfterStreams = 8;
-    const error = await backup({ token: s.token, baseUrl: s.url, out, concurrency: 2 }).catch(
+    const io = fillingDisk(8);
+    const error = await backup({ token: s.token, baseUrl: s.url, out, concurrency: 2, io }).catch(
       (e: unknown) => e,
     );
-    fault.failAfterStreams = Number.POSITIVE_INFINITY;
     expect(error).toMatchObject({ code: 'ERR_DISK' });
     expect((error as Error).message).toMatch(/^Cannot write .*: the disk is full \(ENOSPC\)$/);
     const manifest = await readManifest(out);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { ManifestData } from '../../src/manifest.js';
+import type { Manifest, ManifestData } from '../../src/manifest.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { MediaType } from '../../src/types.js';
 
@@ -39,6 +39,8 @@ export async function expectBackupMatches(
     extra?: string[];
     /** Assets deleted upstream after they were backed up: their entries and files may stay. */
     deleted?: string[];
+    /** Files changed upstream after this manifest recorded them done: the backed-up version must stay. */
+    changedAfterBackup?: Manifest;
   } = {},
 ): Promise<{ files: number }> {
   const { types = ['video', 'image', 'audio'], previews = true } = options;
@@ -58,7 +60,8 @@ export async function expectBackupMatches(
         (f) => f.role === file.role && f.index === (file.role === 'main' ? 0 : file.index + 1),
       )!;
       const onDisk = path.join(out, record.path);
-      const expectedSha = await simulator.sha256(file);
+      const kept = options.changedAfterBackup?.doneFile(asset.assetId, record.role, record.index);
+      const expectedSha = kept?.sha256 ?? (await simulator.sha256(file));
       expect(await sha256OfFile(onDisk), record.path).toBe(expectedSha);
       expect(record.sha256).toBe(expectedSha);
       expect(record.bytes).toBe(file.size);
