@@ -9,7 +9,8 @@
 // reported. Results go to bench/RESULTS.md and bench/throughput.svg when every scenario ran (or with --write).
 // Not part of `npm test`: it moves gigabytes and takes minutes.
 //
-//   node bench/run.mjs [--scenario far,small,large,listing] [--rounds 5] [--scale 1] [--no-nginx] [--write]
+//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,aria2c] [--rounds 5]
+//                      [--scale 1] [--no-nginx] [--write]
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -40,6 +41,7 @@ const RUN_TIMEOUT_MS = 15 * 60_000;
 const { values: flags } = parseArgs({
   options: {
     scenario: { type: 'string', multiple: true },
+    tools: { type: 'string' },
     rounds: { type: 'string', default: '5' },
     scale: { type: 'string', default: '1' },
     'no-nginx': { type: 'boolean', default: false },
@@ -52,8 +54,9 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     [
-      'node bench/run.mjs [--scenario far,small,large,listing] [--rounds N] [--scale F] [--no-nginx] [--write]',
+      'node bench/run.mjs [--scenario S,...] [--tools T,...] [--rounds N] [--scale F] [--no-nginx] [--write]',
       '  --scenario  run only these (comma-separated or repeated); default all',
+      '  --tools     run only these of runway-backup, curl, aria2c (comma-separated); default all installed',
       '  --rounds    interleaved rounds per tool, medians reported (default 5)',
       '  --scale     multiply file sizes (far, large) and the file count (small) by F, for quick checks (default 1)',
       '  --no-nginx  serve the loopback scenarios from the simulator even when nginx is installed',
@@ -72,7 +75,7 @@ if (!Number.isInteger(rounds) || rounds < 1 || !(scale > 0) || unknown.length > 
   );
   process.exit(2);
 }
-const complete = ALL_SCENARIOS.every((s) => chosen.includes(s));
+const complete = ALL_SCENARIOS.every((s) => chosen.includes(s)) && flags.tools === undefined;
 
 // Run the CLI the way its bin runs: with the node flags of its shebang line (`#!/usr/bin/env -S node ...`).
 const nodeFlags = (await fs.readFile(cli, 'utf8'))
@@ -89,15 +92,21 @@ function has(command) {
   }
 }
 
+const TOOL_NAMES = ['runway-backup', 'curl', 'aria2c'];
+const wanted = flags.tools?.split(',').map((t) => t.trim()) ?? TOOL_NAMES;
+if (wanted.some((t) => !TOOL_NAMES.includes(t))) {
+  console.error(`Expected --tools among ${TOOL_NAMES.join(', ')}; try --help`);
+  process.exit(2);
+}
 const tools = {
-  'runway-backup': true,
-  curl: has('curl'),
-  aria2c: has('aria2c'),
+  'runway-backup': wanted.includes('runway-backup'),
+  curl: wanted.includes('curl') && has('curl'),
+  aria2c: wanted.includes('aria2c') && has('aria2c'),
 };
 const useNginx = !flags['no-nginx'] && has('nginx');
-if (!tools.aria2c)
+if (wanted.includes('aria2c') && !tools.aria2c)
   console.log('aria2c is not installed: `apt-get install aria2` to bench against it. Going on without it.');
-if (!tools.curl)
+if (wanted.includes('curl') && !tools.curl)
   console.log('curl is not installed: `apt-get install curl` to bench against it. Going on without it.');
 if (!useNginx && !flags['no-nginx'])
   console.log(
@@ -269,6 +278,12 @@ async function downloadScenario({
       servedBy = 'nginx (docroot written with the simulator’s bytes; listing from the simulator)';
     }
     console.log(`  files served by ${servedBy}`);
+    if (far) {
+      const bytes = previews ? server.totalBytes : server.mainBytes;
+      console.log(
+        `  ${server.files} files, ${(bytes / MiB).toFixed(0)} MiB; the link's limit ${(bytes / serverOptions.cdnLinkBytesPerSecond).toFixed(1)} s`,
+      );
+    }
     const files = await urlsOf(server, previews);
     const totalBytes = previews ? server.totalBytes : server.mainBytes;
     if (files.length !== (previews ? server.files : server.mainFiles))
@@ -513,7 +528,10 @@ async function main() {
     '# Benchmark results',
     '',
     `Date: ${started.toISOString()}. Commit ${commit}. Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`,
-    `Command: \`node bench/run.mjs --rounds ${rounds}${scale !== 1 ? ` --scale ${scale}` : ''}${complete ? '' : ` --scenario ${chosen.join(',')}`}\`${rounds === 5 && scale === 1 && complete ? ' (`npm run bench`)' : ''}.`,
+    `Command: \`node bench/run.mjs${process.argv
+      .slice(2)
+      .map((a) => ` ${a}`)
+      .join('')}\` (\`npm run bench\` runs it without flags: every scenario, 5 rounds).`,
     `${rounds} interleaved rounds (every tool once per round, the order rotated each round); the median, the min-max`,
     'spread, and the highest peak RSS (`/usr/bin/time`, "Maximum resident set size") of each tool. Every tool fetches',
     "the same files into a fresh folder, and each run's output is checked for the exact byte total. runway-backup's",

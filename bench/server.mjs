@@ -25,11 +25,13 @@ function files() {
 
 async function start(options, bigFiles = []) {
   simulator = await startSimulator(options);
-  // The largest videos of the issue's account: the first video mains are resized (a new version each).
+  // The big videos of the issue's account, spread through the list (a third of the way down, two thirds, ...):
+  // neither first, which favours whoever starts them early, nor last. Each is resized as a new version.
   const videos = simulator.assets().filter((asset) => asset.mediaType === 'video');
+  if (videos.length < bigFiles.length)
+    throw new Error(`only ${videos.length} videos for ${bigFiles.length} big ones`);
   for (const [i, size] of bigFiles.entries()) {
-    const video = videos[i];
-    if (!video) throw new Error(`only ${videos.length} videos to make ${bigFiles.length} big ones`);
+    const video = videos[Math.floor(((i + 1) * videos.length) / (bigFiles.length + 1))];
     simulator.mutateFile(video.assetId, 'main', 0, { size });
   }
   const all = files();

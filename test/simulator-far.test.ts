@@ -158,9 +158,9 @@ describe('far CDN', () => {
     const s = await sim({ assets: 2, cdnBaseUrl: 'http://cdn.example:8080/files/' });
     const view = s.assets()[0];
     const raw = s.rawAsset(view?.id ?? '');
-    expect(raw?.url.startsWith(`http://cdn.example:8080/files${mainFile(view).path}?`)).toBe(true);
+    expect(raw?.url?.startsWith(`http://cdn.example:8080/files${mainFile(view).path}?`)).toBe(true);
     s.configure({ cdnBaseUrl: undefined });
-    expect(s.rawAsset(view?.id ?? '')?.url.startsWith(`${s.url}/cdn/`)).toBe(true);
+    expect(s.rawAsset(view?.id ?? '')?.url?.startsWith(`${s.url}/cdn/`)).toBe(true);
     await expect(startSimulator({ cdnBaseUrl: 'ftp://x' })).rejects.toThrow(RangeError);
   });
 });

@@ -123,7 +123,10 @@ export interface SimFileView {
   version: number;
   /** Pass to `fileContent`, `fileBytes` or `fileSha256` together with `size`. */
   seed: string;
-  /** The strong ETag, quotes included (the server prefixes `W/` when `weakEtags` is on). */
+  /**
+   * The strong ETag, quotes included (the server prefixes `W/` when `weakEtags` is on, and sends none when
+   * `validators` is off).
+   */
   etag: string;
   /** As sent in `Last-Modified`. */
   lastModified: string;
