@@ -1,32 +1,87 @@
 #!/usr/bin/env node
-// npm run bench: runway-backup against curl and aria2c on the same URLs from the embedded simulator.
-// Alternating rounds (A B C, A B C, ...), the median of each reported, results written to bench/RESULTS.md and
-// bench/throughput.svg. Not part of `npm test`: it moves gigabytes and takes minutes.
-import { execFileSync, spawn } from 'node:child_process';
+// npm run bench: runway-backup against curl and aria2c on the same files.
+//   far      a far CDN (first-byte delay, per-connection rate, one shared link, slow listings), served by the
+//            simulator in its own process; run twice: every tool at its own defaults, and all at 8 lanes.
+//   small    many small files on loopback, 8 lanes each; served by nginx when installed, else by the simulator.
+//   large    a few large files on loopback, 8 lanes each; same servers as small.
+//   listing  runway-backup alone: listing time, first byte on disk, no-op re-run.
+// Tools run interleaved round by round (the order rotated every round); medians, min-max spread and peak RSS are
+// reported. Results go to bench/RESULTS.md and bench/throughput.svg when every scenario ran (or with --write).
+// Not part of `npm test`: it moves gigabytes and takes minutes.
+//
+//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,aria2c] [--rounds 5]
+//                      [--scale 1] [--no-nginx] [--write]
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { createClient, iterateAssets } from '../dist/index.js';
 import { startSimulator } from '../dist/simulator/index.js';
+import { startNginx } from './nginx.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
 const work = path.join(here, 'work');
 const cli = path.join(root, 'dist', 'cli.js');
-const args = process.argv.slice(2);
-const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 3);
-const only = args
-  .find((a) => a.startsWith('--only='))
-  ?.split('=')[1]
-  ?.split(',');
-const CONCURRENCY = 8;
+const MiB = 1024 * 1024;
+const ALL_SCENARIOS = ['far', 'small', 'large', 'listing'];
+const LANES = 8;
+/** The far CDN of issue 8: what a user an ocean away from the CDN sees. */
+const FAR = {
+  cdnFirstByteMs: 40,
+  cdnConnectionBytesPerSecond: 8e6,
+  cdnLinkBytesPerSecond: 80e6,
+  listLatencyMs: 120,
+};
+/** A run that takes longer than this is stuck, not slow. */
+const RUN_TIMEOUT_MS = 15 * 60_000;
+
+const { values: flags } = parseArgs({
+  options: {
+    scenario: { type: 'string', multiple: true },
+    tools: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
+    scale: { type: 'string', default: '1' },
+    'no-nginx': { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+  allowPositionals: false,
+});
+if (flags.help) {
+  console.log(
+    [
+      'node bench/run.mjs [--scenario S,...] [--tools T,...] [--rounds N] [--scale F] [--no-nginx] [--write]',
+      '  --scenario  run only these (comma-separated or repeated); default all',
+      '  --tools     run only these of runway-backup, curl, aria2c (comma-separated); default all installed',
+      '  --rounds    interleaved rounds per tool, medians reported (default 5)',
+      '  --scale     multiply file sizes (far, large) and the file count (small) by F, for quick checks (default 1)',
+      '  --no-nginx  serve the loopback scenarios from the simulator even when nginx is installed',
+      '  --write     write bench/RESULTS.md and throughput.svg even when not every scenario ran',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
+const rounds = Number(flags.rounds);
+const scale = Number(flags.scale);
+const chosen = (flags.scenario ?? ALL_SCENARIOS).flatMap((s) => s.split(',')).map((s) => s.trim());
+const unknown = chosen.filter((s) => !ALL_SCENARIOS.includes(s));
+if (!Number.isInteger(rounds) || rounds < 1 || !(scale > 0) || unknown.length > 0 || chosen.length === 0) {
+  console.error(
+    `Expected --rounds >= 1, --scale > 0 and --scenario among ${ALL_SCENARIOS.join(', ')}; try --help`,
+  );
+  process.exit(2);
+}
+const complete = ALL_SCENARIOS.every((s) => chosen.includes(s)) && flags.tools === undefined;
+
 // Run the CLI the way its bin runs: with the node flags of its shebang line (`#!/usr/bin/env -S node ...`).
 const nodeFlags = (await fs.readFile(cli, 'utf8'))
   .split('\n', 1)[0]
   .split(/\s+/)
   .filter((w) => w.startsWith('--'));
-const MiB = 1024 * 1024;
 
 function has(command) {
   try {
@@ -37,15 +92,26 @@ function has(command) {
   }
 }
 
+const TOOL_NAMES = ['runway-backup', 'curl', 'aria2c'];
+const wanted = flags.tools?.split(',').map((t) => t.trim()) ?? TOOL_NAMES;
+if (wanted.some((t) => !TOOL_NAMES.includes(t))) {
+  console.error(`Expected --tools among ${TOOL_NAMES.join(', ')}; try --help`);
+  process.exit(2);
+}
 const tools = {
-  'runway-backup': true,
-  curl: has('curl'),
-  aria2c: has('aria2c'),
+  'runway-backup': wanted.includes('runway-backup'),
+  curl: wanted.includes('curl') && has('curl'),
+  aria2c: wanted.includes('aria2c') && has('aria2c'),
 };
-if (!tools.aria2c)
+const useNginx = !flags['no-nginx'] && has('nginx');
+if (wanted.includes('aria2c') && !tools.aria2c)
   console.log('aria2c is not installed: `apt-get install aria2` to bench against it. Going on without it.');
-if (!tools.curl)
+if (wanted.includes('curl') && !tools.curl)
   console.log('curl is not installed: `apt-get install curl` to bench against it. Going on without it.');
+if (!useNginx && !flags['no-nginx'])
+  console.log(
+    'nginx is not installed: the loopback scenarios are served by the simulator (`apt-get install nginx`).',
+  );
 if (!existsSync('/usr/bin/time')) {
   console.error('/usr/bin/time is needed for peak memory: `apt-get install time`');
   process.exit(2);
@@ -56,18 +122,21 @@ function timed(command, commandArgs, env = {}) {
   const timeFile = path.join(work, `time-${process.pid}.txt`);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
+    // %M is the peak resident set size that `/usr/bin/time -v` reports as "Maximum resident set size".
     const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, command, ...commandArgs], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    child.on('close', async (code) => {
+    child.on('close', async (code, signal) => {
+      clearTimeout(timer);
       const wall = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) {
-        reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`));
+        reject(new Error(`${command} exited ${code ?? signal}: ${stderr.slice(-500)}`));
         return;
       }
       const [, rssKb] = (await fs.readFile(timeFile, 'utf8')).trim().split('\n').at(-1).split(' ');
@@ -92,9 +161,35 @@ function folderBytes(dir) {
   return total;
 }
 
+/** The scenario's simulator in a child process (bench/server.mjs), driven over IPC. */
+async function startServer(options, bigFiles = []) {
+  const child = fork(path.join(here, 'server.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = [];
+  child.on('message', (message) => waiting.shift()?.(message));
+  child.on('exit', (code) => {
+    for (const settle of waiting.splice(0)) settle({ ok: false, error: `server exited ${code}` });
+  });
+  const call = (message) =>
+    new Promise((resolve, reject) => {
+      waiting.push((answer) => (answer.ok ? resolve(answer) : reject(new Error(answer.error))));
+      child.send(message);
+    });
+  const info = await call({ type: 'start', options: { urlTtlSeconds: 7 * 86400, ...options }, bigFiles });
+  return {
+    ...info,
+    call,
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
+  };
+}
+
 /** One fresh listing, through the library, gives the URLs every peer fetches. */
-async function urlsOf(simulator, previews) {
-  const client = createClient({ token: simulator.token, baseUrl: simulator.url });
+async function urlsOf(server, previews) {
+  const client = createClient({ token: server.token, baseUrl: server.url });
   const files = [];
   for await (const asset of iterateAssets(client)) {
     files.push({ url: asset.url, name: `${files.length}-main` });
@@ -105,15 +200,24 @@ async function urlsOf(simulator, previews) {
   return files;
 }
 
-async function runTool(tool, simulator, files, previews, dir) {
+/** How each tool is called; `lanes` undefined means the tool's own default. */
+function describeTool(tool, lanes) {
+  if (tool === 'runway-backup')
+    return lanes ? `runway-backup --concurrency ${lanes}` : 'runway-backup (default)';
+  if (tool === 'curl') return lanes ? `curl --parallel-max ${lanes}` : 'curl --parallel (50)';
+  return lanes ? `aria2c -j ${lanes}` : 'aria2c (-j5 -x1)';
+}
+
+async function runTool(tool, lanes, server, files, previews, dir) {
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(dir, { recursive: true });
   if (tool === 'runway-backup') {
-    const flags = ['backup', '--out', dir, '--concurrency', String(CONCURRENCY), '--quiet'];
-    if (!previews) flags.push('--no-previews');
-    return timed(process.execPath, [...nodeFlags, cli, ...flags], {
-      USEAPI_TOKEN: simulator.token,
-      USEAPI_BASE_URL: simulator.url,
+    const args = ['backup', '--out', dir, '--quiet'];
+    if (lanes) args.push('--concurrency', String(lanes));
+    if (!previews) args.push('--no-previews');
+    return timed(process.execPath, [...nodeFlags, cli, ...args], {
+      USEAPI_TOKEN: server.token,
+      USEAPI_BASE_URL: server.url,
     });
   }
   if (tool === 'curl') {
@@ -122,21 +226,13 @@ async function runTool(tool, simulator, files, previews, dir) {
       config,
       files.map((f) => `url = "${f.url}"\noutput = "${path.join(dir, f.name)}"\n`).join(''),
     );
-    return timed('curl', [
-      '--parallel',
-      '--parallel-max',
-      String(CONCURRENCY),
-      '--fail',
-      '--silent',
-      '-K',
-      config,
-    ]);
+    const parallel = lanes ? ['--parallel', '--parallel-max', String(lanes)] : ['--parallel'];
+    return timed('curl', [...parallel, '--fail', '--silent', '-K', config]);
   }
   const input = path.join(work, 'aria2.txt');
   await fs.writeFile(input, files.map((f) => `${f.url}\n  out=${f.name}\n`).join(''));
   return timed('aria2c', [
-    '-j',
-    String(CONCURRENCY),
+    ...(lanes ? ['-j', String(lanes)] : []),
     '-i',
     input,
     '-d',
@@ -155,40 +251,93 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-async function downloadScenario(name, simOptions, previews) {
-  console.log(`\n== ${name}`);
-  const simulator = await startSimulator({ urlTtlSeconds: 7 * 86400, ...simOptions });
-  const files = await urlsOf(simulator, previews);
-  const totalBytes = simulator
-    .assets()
-    .reduce(
-      (n, a) => n + a.files.filter((f) => previews || f.role === 'main').reduce((m, f) => m + f.size, 0),
-      0,
-    );
-  const present = Object.entries(tools)
-    .filter(([, ok]) => ok)
-    .map(([tool]) => tool);
-  const samples = Object.fromEntries(present.map((t) => [t, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const tool of present) {
-      const dir = path.join(work, `${name}-${tool}`);
-      const result = await runTool(tool, simulator, files, previews, dir);
-      const bytes = folderBytes(dir);
-      if (bytes !== totalBytes) throw new Error(`${tool} wrote ${bytes} bytes, expected ${totalBytes}`);
-      samples[tool].push(result);
-      console.log(
-        `  round ${round + 1} ${tool.padEnd(14)} ${result.seconds.toFixed(2)} s  ${result.rssMiB.toFixed(0)} MiB`,
-      );
-      await fs.rm(dir, { recursive: true, force: true });
+/**
+ * Runs every tool in every mode (`lanes` per mode: a number, or undefined for the tool's default) for `rounds`
+ * rounds, the order of the runs rotated each round so no tool always follows the same one.
+ */
+async function downloadScenario({
+  name,
+  title,
+  serverOptions,
+  bigFiles,
+  previews,
+  loopback,
+  modes,
+  far = false,
+}) {
+  console.log(`\n== ${title}`);
+  const server = await startServer(serverOptions, bigFiles);
+  let nginx;
+  let servedBy = 'the simulator (child process)';
+  try {
+    if (loopback && useNginx) {
+      const docroot = path.join(work, `${name}-docroot`);
+      await server.call({ type: 'docroot', dir: docroot });
+      nginx = await startNginx(docroot, path.join(work, `${name}-nginx`));
+      await server.call({ type: 'configure', knobs: { cdnBaseUrl: nginx.url } });
+      servedBy = 'nginx (docroot written with the simulator’s bytes; listing from the simulator)';
     }
+    console.log(`  files served by ${servedBy}`);
+    if (far) {
+      const bytes = previews ? server.totalBytes : server.mainBytes;
+      console.log(
+        `  ${server.files} files, ${(bytes / MiB).toFixed(0)} MiB; the link's limit ${(bytes / serverOptions.cdnLinkBytesPerSecond).toFixed(1)} s`,
+      );
+    }
+    const files = await urlsOf(server, previews);
+    const totalBytes = previews ? server.totalBytes : server.mainBytes;
+    if (files.length !== (previews ? server.files : server.mainFiles))
+      throw new Error(`the listing gave ${files.length} files, the simulator has ${server.files}`);
+    const present = Object.keys(tools).filter((t) => tools[t]);
+    const runs = modes.flatMap((mode) => present.map((tool) => ({ mode, tool })));
+    const samples = new Map(runs.map((r) => [r, []]));
+    for (let round = 0; round < rounds; round++) {
+      const shift = round % runs.length;
+      for (const run of [...runs.slice(shift), ...runs.slice(0, shift)]) {
+        const dir = path.join(work, `${name}-${run.tool}`);
+        const result = await runTool(run.tool, run.mode.lanes, server, files, previews, dir);
+        const bytes = folderBytes(dir);
+        if (bytes !== totalBytes)
+          throw new Error(
+            `${describeTool(run.tool, run.mode.lanes)} wrote ${bytes} bytes, expected ${totalBytes}`,
+          );
+        samples.get(run).push(result);
+        console.log(
+          `  round ${round + 1} ${describeTool(run.tool, run.mode.lanes).padEnd(32)} ${result.seconds.toFixed(2)} s  ${result.rssMiB.toFixed(0)} MiB`,
+        );
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    }
+    const tables = modes.map((mode) => ({
+      mode,
+      rows: present.map((tool) => {
+        const list = samples.get(runs.find((r) => r.mode === mode && r.tool === tool));
+        const seconds = median(list.map((s) => s.seconds));
+        return {
+          tool,
+          label: describeTool(tool, mode.lanes),
+          seconds,
+          min: Math.min(...list.map((s) => s.seconds)),
+          max: Math.max(...list.map((s) => s.seconds)),
+          mbps: totalBytes / 1e6 / seconds,
+          rssMiB: Math.max(...list.map((s) => s.rssMiB)),
+        };
+      }),
+    }));
+    const limits = far
+      ? {
+          linkSeconds: totalBytes / serverOptions.cdnLinkBytesPerSecond,
+          largestSeconds:
+            server.largestBytes / serverOptions.cdnConnectionBytesPerSecond +
+            serverOptions.cdnFirstByteMs / 1000,
+        }
+      : undefined;
+    return { name, title, files: files.length, totalBytes, servedBy, tables, limits };
+  } finally {
+    await nginx?.stop();
+    await server.close();
+    await fs.rm(path.join(work, `${name}-docroot`), { recursive: true, force: true });
   }
-  await simulator.close();
-  const rows = present.map((tool) => {
-    const seconds = median(samples[tool].map((s) => s.seconds));
-    const rssMiB = median(samples[tool].map((s) => s.rssMiB));
-    return { tool, seconds, mbps: totalBytes / 1e6 / seconds, rssMiB };
-  });
-  return { name, files: files.length, totalBytes, rows };
 }
 
 async function listingScenario() {
@@ -247,78 +396,157 @@ async function listingScenario() {
 }
 
 function svgChart(scenarios) {
-  const width = 720;
+  const width = 760;
   const barHeight = 22;
   const colors = { 'runway-backup': '#2f6fdf', curl: '#7a7a7a', aria2c: '#d08a1a' };
   const lines = [];
   let y = 40;
   for (const s of scenarios) {
-    lines.push(
-      `<text x="10" y="${y}" font-size="15" font-weight="bold">${s.name} (MB/s, higher is better)</text>`,
-    );
-    y += 10;
-    const max = Math.max(...s.rows.map((r) => r.mbps));
-    for (const r of s.rows) {
-      const w = Math.max(2, (r.mbps / max) * (width - 260));
-      lines.push(`<text x="10" y="${y + 16}" font-size="13">${r.tool}</text>`);
+    for (const table of s.tables) {
       lines.push(
-        `<rect x="130" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${colors[r.tool]}"/>`,
+        `<text x="10" y="${y}" font-size="15" font-weight="bold">${s.name}, ${table.mode.name} (MB/s, higher is better)</text>`,
       );
-      lines.push(
-        `<text x="${(136 + w).toFixed(1)}" y="${y + 16}" font-size="13">${r.mbps.toFixed(1)}</text>`,
-      );
-      y += barHeight + 6;
+      y += 10;
+      const max = Math.max(...table.rows.map((r) => r.mbps));
+      for (const r of table.rows) {
+        const w = Math.max(2, (r.mbps / max) * (width - 320));
+        lines.push(`<text x="10" y="${y + 16}" font-size="13">${r.label}</text>`);
+        lines.push(
+          `<rect x="250" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${colors[r.tool]}"/>`,
+        );
+        lines.push(
+          `<text x="${(256 + w).toFixed(1)}" y="${y + 16}" font-size="13">${r.mbps.toFixed(1)}</text>`,
+        );
+        y += barHeight + 6;
+      }
+      y += 24;
     }
-    y += 24;
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" role="img" aria-label="Throughput per tool per scenario"><title>Throughput per tool per scenario (MB/s)</title><rect width="100%" height="100%" fill="white"/>${lines.join('')}</svg>\n`;
+}
+
+function scenarioLines(s) {
+  const lines = [`## ${s.title}: ${s.files} files, ${(s.totalBytes / MiB).toFixed(0)} MiB`, ''];
+  lines.push(`Files served by ${s.servedBy}.`);
+  if (s.limits) {
+    lines.push(
+      `The link's limit (${(s.totalBytes / MiB).toFixed(0)} MiB / ${FAR.cdnLinkBytesPerSecond / 1e6} MB/s): **${s.limits.linkSeconds.toFixed(1)} s**; the largest file alone on one connection: ${s.limits.largestSeconds.toFixed(1)} s.`,
+    );
+  }
+  lines.push('');
+  for (const table of s.tables) {
+    const peers = table.rows.map((r) => r.tool).filter((t) => t !== 'runway-backup');
+    lines.push(`### ${table.mode.name}`, '');
+    const limitColumn = s.limits ? ' x link limit |' : '';
+    lines.push(
+      `| tool | median s | min-max s |${limitColumn} MB/s | peak RSS MiB |${peers.map((p) => ` speed vs ${p} |`).join('')}`,
+    );
+    lines.push(`|---|---|---|${s.limits ? '---|' : ''}---|---|${peers.map(() => '---|').join('')}`);
+    for (const r of table.rows) {
+      const ratios = peers.map((p) => {
+        const peer = table.rows.find((x) => x.tool === p);
+        return ` ${(peer.seconds / r.seconds).toFixed(2)}x |`;
+      });
+      const limit = s.limits ? ` ${(r.seconds / s.limits.linkSeconds).toFixed(2)} |` : '';
+      lines.push(
+        `| ${r.label} | ${r.seconds.toFixed(2)} | ${r.min.toFixed(2)}-${r.max.toFixed(2)} |${limit} ${r.mbps.toFixed(1)} | ${r.rssMiB.toFixed(0)} |${ratios.join('')}`,
+      );
+    }
+    lines.push('');
+  }
+  return lines;
 }
 
 async function main() {
   await fs.mkdir(work, { recursive: true });
   const started = new Date();
   const scenarios = [];
-  if (!only || only.includes('many-small')) {
+  if (chosen.includes('far')) {
     scenarios.push(
-      await downloadScenario(
-        'many-small',
-        { assets: 1000, mainSize: { min: 20_000, max: 100_000 }, previewSize: { min: 2_000, max: 20_000 } },
-        true,
-      ),
+      await downloadScenario({
+        name: 'far',
+        title: `far CDN (${FAR.cdnFirstByteMs} ms to first byte, ${FAR.cdnConnectionBytesPerSecond / 1e6} MB/s per connection, ${FAR.cdnLinkBytesPerSecond / 1e6} MB/s link, ${FAR.listLatencyMs} ms per listing request)`,
+        // ~750 files, ~670 MiB: 338 assets of the default media mix, two of whose videos are 96 and 64 MiB.
+        serverOptions: {
+          ...FAR,
+          assets: 338,
+          seed: 8,
+          mainSize: { min: Math.round(300_000 * scale), max: Math.round(2_450_000 * scale) },
+          previewSize: { min: Math.round(50_000 * scale), max: Math.round(350_000 * scale) },
+        },
+        bigFiles: [Math.round(96 * MiB * scale), Math.round(64 * MiB * scale)],
+        previews: true,
+        loopback: false,
+        far: true,
+        modes: [
+          { name: 'every tool at its own defaults', lanes: undefined },
+          { name: `every tool at ${LANES} lanes`, lanes: LANES },
+        ],
+      }),
     );
   }
-  if (!only || only.includes('large')) {
+  if (chosen.includes('small')) {
+    const assets = Math.max(1, Math.round(1138 * scale));
     scenarios.push(
-      await downloadScenario('large', { assets: 8, fixedSizes: 256 * MiB, mediaMix: { video: 1 } }, false),
+      await downloadScenario({
+        name: 'small',
+        title: `many small files on loopback (${assets} assets)`,
+        serverOptions: {
+          assets,
+          mainSize: { min: 20_000, max: 100_000 },
+          previewSize: { min: 2_000, max: 20_000 },
+        },
+        previews: true,
+        loopback: true,
+        modes: [{ name: `${LANES} lanes`, lanes: LANES }],
+      }),
     );
   }
-  const listing = !only || only.includes('listing') ? await listingScenario() : undefined;
+  if (chosen.includes('large')) {
+    const size = Math.round(256 * MiB * scale);
+    scenarios.push(
+      await downloadScenario({
+        name: 'large',
+        title: `large files on loopback (8 videos of ${(size / MiB).toFixed(0)} MiB)`,
+        serverOptions: { assets: 8, fixedSizes: size, mediaMix: { video: 1 } },
+        previews: false,
+        loopback: true,
+        modes: [{ name: `${LANES} lanes`, lanes: LANES }],
+      }),
+    );
+  }
+  const listing = chosen.includes('listing') ? await listingScenario() : undefined;
 
-  const peers = ['curl', 'aria2c'].filter((t) => tools[t]);
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
   const lines = [
     '# Benchmark results',
     '',
-    `Date: ${started.toISOString()}. Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`,
-    `Command: \`npm run bench\` (${rounds} alternating rounds per tool, medians). Every tool fetches the same URLs`,
-    `from the embedded simulator on 127.0.0.1 with ${CONCURRENCY} parallel transfers into a fresh folder; runway-backup's`,
-    'time includes its own listing, manifest and fsyncs; the peers get a ready URL list. Peak RSS from `/usr/bin/time -v`.',
+    `Date: ${started.toISOString()}. Commit ${commit}. Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`,
+    `Command: \`node bench/run.mjs${process.argv
+      .slice(2)
+      .map((a) => ` ${a}`)
+      .join('')}\` (\`npm run bench\` runs it without flags: every scenario, 5 rounds).`,
+    `${rounds} interleaved rounds (every tool once per round, the order rotated each round); the median, the min-max`,
+    'spread, and the highest peak RSS (`/usr/bin/time`, "Maximum resident set size") of each tool. Every tool fetches',
+    "the same files into a fresh folder, and each run's output is checked for the exact byte total. runway-backup's",
+    'time includes its own listing, manifest and fsyncs; the peers get a ready URL list. aria2c always runs with',
+    '`--file-allocation=none`. "speed vs X" is X\'s median time / this tool\'s.',
     '',
   ];
-  for (const s of scenarios) {
-    lines.push(`## ${s.name}: ${s.files} files, ${(s.totalBytes / 1e6).toFixed(1)} MB`, '');
-    lines.push(`| tool | wall s | MB/s | peak RSS MiB |${peers.map((p) => ` speed vs ${p} |`).join('')}`);
-    lines.push(`|---|---|---|---|${peers.map(() => '---|').join('')}`);
-    for (const r of s.rows) {
-      const ratios = peers.map((p) => {
-        const peer = s.rows.find((x) => x.tool === p);
-        return ` ${(r.mbps / peer.mbps).toFixed(2)}x |`;
-      });
-      lines.push(
-        `| ${r.tool} | ${r.seconds.toFixed(2)} | ${r.mbps.toFixed(1)} | ${r.rssMiB.toFixed(0)} |${ratios.join('')}`,
-      );
-    }
-    lines.push('');
+  if (chosen.includes('small') || chosen.includes('large')) {
+    lines.splice(
+      -1,
+      0,
+      `Loopback scenarios served by ${useNginx ? 'nginx' : 'the simulator (nginx is not installed)'}.`,
+    );
   }
+  for (const s of scenarios) lines.push(...scenarioLines(s));
   if (listing) {
     lines.push('## listing: 1,050 assets, 100 ms simulated latency per listing request', '');
     lines.push('| measure | value |', '|---|---|');
@@ -335,11 +563,16 @@ async function main() {
     );
     lines.push('');
   }
-  lines.push('![throughput](throughput.svg)', '');
-  await fs.writeFile(path.join(here, 'RESULTS.md'), `${lines.join('\n')}`);
-  await fs.writeFile(path.join(here, 'throughput.svg'), svgChart(scenarios));
+  if (scenarios.length > 0) lines.push('![throughput](throughput.svg)', '');
   await fs.rm(work, { recursive: true, force: true });
   console.log(`\n${lines.join('\n')}`);
+  if (complete || flags.write) {
+    await fs.writeFile(path.join(here, 'RESULTS.md'), `${lines.join('\n')}`);
+    await fs.writeFile(path.join(here, 'throughput.svg'), svgChart(scenarios));
+    console.log('Written to bench/RESULTS.md and bench/throughput.svg.');
+  } else {
+    console.log('Not written to bench/RESULTS.md: not every scenario ran (pass --write to write it anyway).');
+  }
 }
 
 await main();

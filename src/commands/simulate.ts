@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { startSimulator } from '../simulator/index.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.js';
 import { isMediaType, type MediaType } from '../types.js';
 import { parseFlags, parseInteger } from './args.js';
 
@@ -12,12 +12,17 @@ const SIMULATE_FLAGS = {
   'hostile-names': { type: 'boolean' },
   'file-size': { type: 'string' },
   'media-mix': { type: 'string' },
+  'cdn-first-byte': { type: 'string' },
+  'cdn-connection-rate': { type: 'string' },
+  'cdn-link-rate': { type: 'string' },
+  'cdn-base-url': { type: 'string' },
+  'no-validators': { type: 'boolean' },
 } as const;
 
 /** Serves the simulator in the foreground until Ctrl-C; for trying `list` and `backup` by hand, and for bench. */
 export async function runSimulate(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, SIMULATE_FLAGS);
-  const simulator = await startSimulator({
+  const simulator = await startOrExplain({
     port: parseInteger('port', values.port, 0, 65535) ?? 0,
     assets: parseInteger('assets', values.assets, 0, 100_000) ?? 120,
     listLatencyMs: parseInteger('latency', values.latency, 0, 60_000) ?? 0,
@@ -28,6 +33,11 @@ export async function runSimulate(argv: string[]): Promise<number> {
       ? { fixedSizes: parseInteger('file-size', values['file-size'], 0, 2 ** 40) ?? 0 }
       : {}),
     ...(values['media-mix'] ? { mediaMix: parseMix(values['media-mix']) } : {}),
+    cdnFirstByteMs: parseInteger('cdn-first-byte', values['cdn-first-byte'], 0, 60_000) ?? 0,
+    cdnConnectionBytesPerSecond: parseRate('cdn-connection-rate', values['cdn-connection-rate']),
+    cdnLinkBytesPerSecond: parseRate('cdn-link-rate', values['cdn-link-rate']),
+    cdnBaseUrl: values['cdn-base-url'],
+    validators: !values['no-validators'],
   });
   process.stdout.write(
     `Simulator listening. In another terminal:\n  export USEAPI_BASE_URL=${simulator.url} USEAPI_TOKEN=${simulator.token}\n  runway-backup list\n`,
@@ -38,6 +48,34 @@ export async function runSimulate(argv: string[]): Promise<number> {
   });
   await simulator.close();
   return 0;
+}
+
+/** The simulator's own checks (a bad `--cdn-base-url`, say) as one usage line rather than an unexpected error. */
+async function startOrExplain(options: SimulatorOptions): Promise<Simulator> {
+  try {
+    return await startSimulator(options);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      // The option's name as its flag: `cdnBaseUrl` → `--cdn-base-url`.
+      const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      throw new UsageError(error.message.replace(/`(\w+)`/, (_, name: string) => `\`--${kebab(name)}\``));
+    }
+    throw error;
+  }
+}
+
+/** Bytes per second: `8000000`, `8M`, `750k`, `1.5G` (decimal multiples, as network rates are quoted). */
+function parseRate(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text.trim());
+  const multiple = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[match?.[2]?.toLowerCase() ?? ''] ?? 1;
+  const rate = match ? Math.round(Number(match[1]) * multiple) : Number.NaN;
+  if (!(rate >= 1 && rate <= 1e12)) {
+    throw new UsageError(
+      `Expected \`--${name}\` to be bytes per second like 8000000, 8M or 750k, got "${text.slice(0, 40)}"`,
+    );
+  }
+  return rate;
 }
 
 /** `video=1,image=0` → weights. */

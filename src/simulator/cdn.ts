@@ -4,12 +4,11 @@
  * strong ETag or an exact Last-Modified date keeps a range; anything else gets the whole, current object.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { contentTypeOf, fileEtag, fileSeed, type SimAsset, type SimFile } from './catalog.js';
 import { CHUNK_SIZE, fileContent } from './content.js';
 import { pause, type SimContext, sendXmlError } from './context.js';
-import { type CdnFault, Throttle } from './faults.js';
+import { type CdnFault, Pacer } from './faults.js';
 
 export const CDN_PREFIX = '/cdn/';
 const CDN_PATH = /^\/cdn\/([0-9a-f-]{36})\/(main|preview)-(\d{1,4})\.([a-z0-9]{1,8})$/;
@@ -24,14 +23,14 @@ export type RangeDecision =
 /**
  * What to send for a `Range`/`If-Range` pair. `end` is exclusive. Multi-range and malformed headers are ignored
  * (allowed by RFC 9110), as are ranges when the If-Range validator is not an exact match of `strongEtag` (pass
- * undefined when the current ETag is weak) or of `lastModified`.
+ * undefined when the current ETag is weak or not sent) or of `lastModified` (undefined when not sent).
  */
 export function decideRange(
   range: string | undefined,
   ifRange: string | undefined,
   size: number,
   strongEtag: string | undefined,
-  lastModified: string,
+  lastModified: string | undefined,
 ): RangeDecision {
   if (range === undefined) return { kind: 'full' };
   const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
@@ -40,7 +39,9 @@ export function decideRange(
   if (first === '' && last === '') return { kind: 'full' };
   if (ifRange !== undefined) {
     const validator = ifRange.trim();
-    const matches = (strongEtag !== undefined && validator === strongEtag) || validator === lastModified;
+    const matches =
+      (strongEtag !== undefined && validator === strongEtag) ||
+      (lastModified !== undefined && validator === lastModified);
     if (!matches) return { kind: 'full' };
   }
   if (first === '') {
@@ -71,6 +72,8 @@ export async function handleCdn(
       if (ctx.stats.cdnLog.length < 100_000) ctx.stats.cdnLog.push({ at, status: res.statusCode });
     }
   });
+  // Before anything is decided, as a far CDN's round trip delays every answer, refusals included.
+  if (!(await pause(ctx, ctx.knobs.cdnFirstByteMs, res))) return;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendXmlError(res, 405, 'MethodNotAllowed', 'The specified method is not allowed.', {
       allow: 'GET, HEAD',
@@ -117,21 +120,22 @@ export async function handleCdn(
   }
   if (fault === 'status5xx') return sendXmlError(res, 503, 'ServiceUnavailable', 'Please try again.');
 
-  const strongEtag = fileEtag(asset, file);
+  const { validators, weakEtags } = ctx.knobs;
+  const etag = fileEtag(asset, file);
   const lastModified = new Date(file.lastModified).toUTCString();
-  const headers: OutgoingHttpHeaders = {
-    'content-type': contentTypeOf(file.ext),
-    etag: ctx.knobs.weakEtags ? `W/${strongEtag}` : strongEtag,
-    'last-modified': lastModified,
-  };
+  const headers: OutgoingHttpHeaders = { 'content-type': contentTypeOf(file.ext) };
+  if (validators) {
+    headers.etag = weakEtags ? `W/${etag}` : etag;
+    headers['last-modified'] = lastModified;
+  }
   if (ctx.knobs.acceptRanges) headers['accept-ranges'] = 'bytes';
   const decision = ctx.knobs.acceptRanges
     ? decideRange(
         req.headers.range,
         headerText(req.headers['if-range']),
         file.size,
-        ctx.knobs.weakEtags ? undefined : strongEtag,
-        lastModified,
+        validators && !weakEtags ? etag : undefined,
+        validators ? lastModified : undefined,
       )
     : { kind: 'full' as const };
   if (decision.kind === 'unsatisfiable') {
@@ -188,8 +192,10 @@ async function sendBody(
 }
 
 /**
- * Writes bytes [from, to) into the response without ending it; false when the client went away. A hand-written
- * loop rather than `pipeline(…, { end: false })`, which leaves listeners behind on the response at every call.
+ * Writes bytes [from, to) into the response without ending it, paced to the connection's rate and then to the
+ * shared link's; false when the client went away. Slices are small and booked one at a time, so responses sharing
+ * the link take turns. A hand-written loop rather than `pipeline(…, { end: false })`, which leaves listeners behind
+ * on the response at every call.
  */
 async function copyRange(
   ctx: SimContext,
@@ -200,20 +206,34 @@ async function copyRange(
   to: number,
 ): Promise<boolean> {
   const source = fileContent(seed, size, from, to);
-  const rate = ctx.knobs.cdnBytesPerSecond;
-  const paced: Readable = rate ? source.pipe(new Throttle(rate)) : source;
+  // Read on every slice: `configure` may change or lift a rate while this response is in flight.
+  const connection = new Pacer(() => ctx.knobs.cdnConnectionBytesPerSecond);
   try {
-    for await (const chunk of paced) {
-      if (res.destroyed) return false;
+    for await (const chunk of source) {
       const bytes = chunk as Buffer;
-      ctx.stats.cdnBytes += bytes.length;
-      if (!res.write(bytes)) await drainOrClose(res);
+      let offset = 0;
+      while (offset < bytes.length) {
+        if (res.destroyed) return false;
+        const slice = bytes.subarray(
+          offset,
+          offset + Math.min(connection.sliceSize(CHUNK_SIZE), ctx.link.sliceSize(CHUNK_SIZE)),
+        );
+        offset += slice.length;
+        if (!(await waitFor(ctx, connection.reserve(slice.length), res))) return false;
+        if (!(await waitFor(ctx, ctx.link.reserve(slice.length), res))) return false;
+        ctx.stats.cdnBytes += slice.length;
+        if (!res.write(slice)) await drainOrClose(res);
+      }
     }
     return !res.destroyed;
   } finally {
     source.destroy();
-    paced.destroy();
   }
+}
+
+/** Waits for a pacer's slot; a wait under a millisecond is not worth a timer (the pacer's tolerance absorbs it). */
+function waitFor(ctx: SimContext, ms: number, res: ServerResponse): Promise<boolean> | boolean {
+  return ms < 1 ? !res.destroyed : pause(ctx, ms, res);
 }
 
 function drainOrClose(res: ServerResponse): Promise<void> {

@@ -2,7 +2,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Catalog, SimAsset, SimFile } from './catalog.js';
 import { filePath } from './catalog.js';
-import type { BurstLimiter, CdnFaultPlan } from './faults.js';
+import type { BurstLimiter, CdnFaultPlan, Pacer } from './faults.js';
 import type { ResolvedKnobs, SimulatorStats } from './options.js';
 import type { UrlSigner } from './signing.js';
 
@@ -18,6 +18,8 @@ export interface SimContext {
   readonly apiLimiter: BurstLimiter;
   readonly cdnLimiter: BurstLimiter;
   readonly cdnFaults: CdnFaultPlan;
+  /** The link all CDN response bodies share (`cdnLinkBytesPerSecond`). */
+  readonly link: Pacer;
   /** Cancels every pending `pause`, so that `close()` does not wait for stalls and latency timers. */
   readonly cancels: Set<() => void>;
   baseUrl: string;
@@ -48,7 +50,7 @@ export function pause(ctx: SimContext, ms: number, res: ServerResponse): Promise
 
 export function signedUrl(ctx: SimContext, asset: SimAsset, file: SimFile): string {
   const path = filePath(asset, file);
-  return `${ctx.baseUrl}${path}?${ctx.signer.sign(path, ctx.knobs.urlTtlSeconds)}`;
+  return `${ctx.knobs.cdnBaseUrl ?? ctx.baseUrl}${path}?${ctx.signer.sign(path, ctx.knobs.urlTtlSeconds)}`;
 }
 
 export function isAuthorized(ctx: SimContext, req: IncomingMessage): boolean {

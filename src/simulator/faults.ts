@@ -1,9 +1,8 @@
 /**
- * Fault injection: rate-limit bursts, failing listings and broken CDN transfers, plus body pacing. Draws are keyed
- * by what they affect (a listing's sequence number, a file and its attempt number) so a run is reproducible from
- * the seed even when many clients race each other.
+ * Fault injection: rate-limit bursts, failing listings and broken CDN transfers, plus body pacing (per connection
+ * and for the shared link). Draws are keyed by what they affect (a listing's sequence number, a file and its
+ * attempt number) so a run is reproducible from the seed even when many clients race each other.
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import type { CdnFaultOptions, ListFaultOptions, RateLimitOptions } from './options.js';
 import { unitFor } from './prng.js';
 
@@ -81,45 +80,40 @@ export class CdnFaultPlan {
   }
 }
 
-/** Paces the bytes passing through to `bytesPerSecond`, in slices of about 1/20 s so the pace looks smooth. */
-export class Throttle extends Transform {
-  readonly #bytesPerSecond: number;
-  readonly #slice: number;
-  readonly #started = performance.now();
-  #sent = 0;
-  #timer: NodeJS.Timeout | undefined;
+/**
+ * Paces bytes to a rate that may change at run time, by handing each slice of bytes the next free slot of the
+ * rate (a generic cell rate algorithm, i.e. a token bucket). One pacer per response caps a connection; one shared
+ * by every response is the link: each response asks for one small slice at a time and waits for its slot before
+ * asking again, so N busy responses take turns and each gets about 1/N of the link.
+ */
+export class Pacer {
+  readonly #rate: () => number | undefined;
+  readonly #toleranceMs: number;
+  /** When the next slice may leave, in `performance.now()` milliseconds. */
+  #next = performance.now();
 
-  constructor(bytesPerSecond: number) {
-    super();
-    this.#bytesPerSecond = bytesPerSecond;
-    this.#slice = Math.max(1, Math.floor(bytesPerSecond / 20));
+  /**
+   * `toleranceMs` is how far behind schedule a late timer may catch up (and so the burst an idle pacer allows);
+   * without it every timer's lateness would be lost and the rate undershot.
+   */
+  constructor(rate: () => number | undefined, toleranceMs = 20) {
+    this.#rate = rate;
+    this.#toleranceMs = toleranceMs;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#pass(chunk, 0, callback);
+  /** The largest slice worth asking for at once: about 10 ms of the rate, at most `max` bytes. */
+  sliceSize(max: number): number {
+    const rate = this.#rate();
+    return rate ? Math.max(1, Math.min(max, Math.floor(rate / 100))) : max;
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    clearTimeout(this.#timer);
-    callback(error);
-  }
-
-  #pass(chunk: Buffer, offset: number, callback: TransformCallback): void {
-    let position = offset;
-    while (position < chunk.length) {
-      const piece = chunk.subarray(position, position + this.#slice);
-      position += piece.length;
-      this.#sent += piece.length;
-      this.push(piece);
-      const wait = this.#started + (this.#sent / this.#bytesPerSecond) * 1000 - performance.now();
-      if (wait >= 1) {
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          this.#pass(chunk, position, callback);
-        }, wait);
-        return;
-      }
-    }
-    callback();
+  /** Books a slot for `bytes`; returns the milliseconds to wait before sending them (<= 0: now). */
+  reserve(bytes: number): number {
+    const rate = this.#rate();
+    if (!rate) return 0;
+    const now = performance.now();
+    const start = Math.max(this.#next, now - this.#toleranceMs);
+    this.#next = start + (bytes / rate) * 1000;
+    return start - now;
   }
 }

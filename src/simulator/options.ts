@@ -46,12 +46,39 @@ export interface SimulatorKnobs {
   urlTtlSeconds?: number;
   /** Delay before every listing and single-asset answer. @default 0 */
   listLatencyMs?: number;
-  /** Pace each CDN response body to this rate; `undefined` means as fast as possible. @default undefined */
+  /**
+   * Delay before the status line and headers of every CDN answer (GET and HEAD, refusals included): a far CDN's
+   * round trip and time to first byte. @default 0
+   */
+  cdnFirstByteMs?: number;
+  /**
+   * Pace each CDN response body to this rate: what one connection gets from a far CDN. `undefined` means as fast
+   * as possible. Changing it applies to responses in flight too. @default undefined
+   */
+  cdnConnectionBytesPerSecond?: number | undefined;
+  /** The former name of `cdnConnectionBytesPerSecond`; same meaning. Giving both with different values is an error. */
   cdnBytesPerSecond?: number | undefined;
+  /**
+   * One rate shared by all CDN response bodies together, as the link between the client and a far CDN: N busy
+   * responses each get about 1/N of it (and at most `cdnConnectionBytesPerSecond`). @default undefined
+   */
+  cdnLinkBytesPerSecond?: number | undefined;
   /** `false`: no `Accept-Ranges` header, and `Range` is ignored. @default true */
   acceptRanges?: boolean;
   /** Send `ETag: W/"…"`, which (like nginx and CloudFront) never satisfies `If-Range`. @default false */
   weakEtags?: boolean;
+  /**
+   * `false`: send neither `ETag` nor `Last-Modified`, so `If-Range` never matches and a range request carrying it
+   * gets the whole file; `Range` alone is still honoured. As some object stores and dynamic origins answer.
+   * @default true
+   */
+  validators?: boolean;
+  /**
+   * Base of the CDN URLs handed out in listings (e.g. `http://127.0.0.1:8080`, no trailing slash needed), for a
+   * static server (nginx) serving the same files from a docroot laid out by `SimFileView.path`. `undefined` means
+   * this simulator's own URL. @default undefined
+   */
+  cdnBaseUrl?: string | undefined;
   /** Rate limit of the listing and single-asset endpoints (one shared counter). @default undefined */
   rateLimit?: RateLimitOptions | undefined;
   /** Rate limit of the CDN. @default undefined */
@@ -73,9 +100,13 @@ export interface SimulatorOptions extends CatalogOptions, SimulatorKnobs {
 export interface ResolvedKnobs {
   urlTtlSeconds: number;
   listLatencyMs: number;
-  cdnBytesPerSecond: number | undefined;
+  cdnFirstByteMs: number;
+  cdnConnectionBytesPerSecond: number | undefined;
+  cdnLinkBytesPerSecond: number | undefined;
   acceptRanges: boolean;
   weakEtags: boolean;
+  validators: boolean;
+  cdnBaseUrl: string | undefined;
   rateLimit: RateLimitOptions | undefined;
   cdnRateLimit: RateLimitOptions | undefined;
   listFaults: ListFaultOptions | undefined;
@@ -92,7 +123,10 @@ export interface SimFileView {
   version: number;
   /** Pass to `fileContent`, `fileBytes` or `fileSha256` together with `size`. */
   seed: string;
-  /** The strong ETag, quotes included (the server prefixes `W/` when `weakEtags` is on). */
+  /**
+   * The strong ETag, quotes included (the server prefixes `W/` when `weakEtags` is on, and sends none when
+   * `validators` is off).
+   */
   etag: string;
   /** As sent in `Last-Modified`. */
   lastModified: string;
@@ -157,9 +191,13 @@ export function emptyStats(): SimulatorStats {
 export const DEFAULT_KNOBS: Readonly<ResolvedKnobs> = {
   urlTtlSeconds: 3600,
   listLatencyMs: 0,
-  cdnBytesPerSecond: undefined,
+  cdnFirstByteMs: 0,
+  cdnConnectionBytesPerSecond: undefined,
+  cdnLinkBytesPerSecond: undefined,
   acceptRanges: true,
   weakEtags: false,
+  validators: true,
+  cdnBaseUrl: undefined,
   rateLimit: undefined,
   cdnRateLimit: undefined,
   listFaults: undefined,
@@ -175,15 +213,19 @@ export function applyKnobs(knobs: ResolvedKnobs, patch: SimulatorKnobs): void {
   if ('listLatencyMs' in patch && patch.listLatencyMs !== undefined) {
     knobs.listLatencyMs = wholeNumber('listLatencyMs', patch.listLatencyMs);
   }
-  if ('cdnBytesPerSecond' in patch) {
-    const rate = patch.cdnBytesPerSecond;
-    if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
-      throw new RangeError(`Expected \`cdnBytesPerSecond\` to be a positive number, got ${rate}`);
-    }
-    knobs.cdnBytesPerSecond = rate;
+  if ('cdnFirstByteMs' in patch && patch.cdnFirstByteMs !== undefined) {
+    knobs.cdnFirstByteMs = wholeNumber('cdnFirstByteMs', patch.cdnFirstByteMs);
+  }
+  if ('cdnConnectionBytesPerSecond' in patch || 'cdnBytesPerSecond' in patch) {
+    knobs.cdnConnectionBytesPerSecond = connectionRate(patch);
+  }
+  if ('cdnLinkBytesPerSecond' in patch) {
+    knobs.cdnLinkBytesPerSecond = optionalRate('cdnLinkBytesPerSecond', patch.cdnLinkBytesPerSecond);
   }
   if (patch.acceptRanges !== undefined) knobs.acceptRanges = patch.acceptRanges;
   if (patch.weakEtags !== undefined) knobs.weakEtags = patch.weakEtags;
+  if (patch.validators !== undefined) knobs.validators = patch.validators;
+  if ('cdnBaseUrl' in patch) knobs.cdnBaseUrl = checkBaseUrl(patch.cdnBaseUrl);
   if ('rateLimit' in patch) knobs.rateLimit = checkRateLimit('rateLimit', patch.rateLimit);
   if ('cdnRateLimit' in patch) knobs.cdnRateLimit = checkRateLimit('cdnRateLimit', patch.cdnRateLimit);
   if ('listFaults' in patch)
@@ -200,6 +242,42 @@ export function applyKnobs(knobs: ResolvedKnobs, patch: SimulatorKnobs): void {
     if (drift?.deleteEvery !== undefined) positiveInteger('drift.deleteEvery', drift.deleteEvery);
     knobs.drift = drift;
   }
+}
+
+/** The per-connection rate under either of its names; both at once must agree. */
+function connectionRate(patch: SimulatorKnobs): number | undefined {
+  const current = 'cdnConnectionBytesPerSecond' in patch;
+  const former = 'cdnBytesPerSecond' in patch;
+  if (current && former && patch.cdnConnectionBytesPerSecond !== patch.cdnBytesPerSecond) {
+    throw new RangeError(
+      `Expected \`cdnConnectionBytesPerSecond\` and its former name \`cdnBytesPerSecond\` to agree, got ${patch.cdnConnectionBytesPerSecond} and ${patch.cdnBytesPerSecond}`,
+    );
+  }
+  return current
+    ? optionalRate('cdnConnectionBytesPerSecond', patch.cdnConnectionBytesPerSecond)
+    : optionalRate('cdnBytesPerSecond', patch.cdnBytesPerSecond);
+}
+
+function optionalRate(name: string, rate: number | undefined): number | undefined {
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+    throw new RangeError(`Expected \`${name}\` to be a positive number, got ${rate}`);
+  }
+  return rate;
+}
+
+/** An http(s) URL without query or fragment, returned without its trailing slashes. */
+function checkBaseUrl(base: string | undefined): string | undefined {
+  if (base === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(base);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new RangeError(`Expected \`cdnBaseUrl\` to be an http(s) URL without query, got ${base}`);
+  }
+  return base.replace(/\/+$/, '');
 }
 
 function checkRateLimit(name: string, limit: RateLimitOptions | undefined): RateLimitOptions | undefined {

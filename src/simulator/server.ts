@@ -21,7 +21,7 @@ import {
 import { CDN_PREFIX, handleCdn } from './cdn.js';
 import { fileBytes, fileContent, fileSha256 } from './content.js';
 import { type SimContext, sendApiError, signedUrl } from './context.js';
-import { BurstLimiter, CdnFaultPlan } from './faults.js';
+import { BurstLimiter, CdnFaultPlan, Pacer } from './faults.js';
 import {
   applyKnobs,
   DEFAULT_KNOBS,
@@ -102,6 +102,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     apiLimiter: new BurstLimiter(() => knobs.rateLimit),
     cdnLimiter: new BurstLimiter(() => knobs.cdnRateLimit),
     cdnFaults: new CdnFaultPlan(),
+    link: new Pacer(() => knobs.cdnLinkBytesPerSecond),
     cancels: new Set(),
     baseUrl: '',
     validListings: 0,
