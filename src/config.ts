@@ -10,7 +10,7 @@ export interface FileConfig {
   /** Account emails (useapi.net needs one when several accounts are configured). */
   accounts?: string[];
   mediaTypes?: MediaType[];
-  concurrency?: number;
+  concurrency?: number | 'auto';
   previews?: boolean;
   metadata?: boolean;
   baseUrl?: string;
@@ -42,7 +42,7 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
     Array.isArray(v) && v.length > 0 && v.every(isMediaType)
       ? undefined
       : `a list of ${MEDIA_TYPES.join(', ')}`,
-  concurrency: integerIn(1, 32),
+  concurrency: (v) => (v === 'auto' ? undefined : integerIn(1, 32)(v) && '"auto" or an integer from 1 to 32'),
   previews: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   metadata: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   baseUrl: (v) => (typeof v === 'string' && /^https?:\/\//.test(v) ? undefined : 'an http(s) URL'),

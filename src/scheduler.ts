@@ -25,7 +25,6 @@ export class Scheduler {
   #split: boolean;
   #timer: NodeJS.Timeout | undefined;
   #splitting = false;
-  #busyInWindow = true;
   #jobs = new Set<Promise<void>>();
 
   constructor(options: SchedulerOptions) {
@@ -37,14 +36,12 @@ export class Scheduler {
       this.#limit.concurrency = limit;
       void this.#maybeSplit();
     });
-    if (this.lanes.mode === 'auto') {
-      this.#timer = setInterval(() => {
-        this.lanes.tick(this.#busyInWindow);
-        this.#busyInWindow = this.#isBusy();
-        void this.#maybeSplit();
-      }, options.tickMs ?? 500);
-      this.#timer.unref();
-    }
+    this.#timer = setInterval(() => {
+      // The lanes were the limit when work was waiting for them (not when the listing was).
+      this.lanes.tick(this.#isBusy());
+      void this.#maybeSplit();
+    }, options.tickMs ?? 500);
+    this.#timer.unref();
   }
 
   get active(): number {
@@ -61,17 +58,10 @@ export class Scheduler {
 
   /** Queues one lane's job. The promise settles when the job has run (or was dropped by an abort). */
   run(job: () => Promise<void>): Promise<void> {
-    const wrapped = this.#limit(async () => {
-      try {
-        await job();
-      } finally {
-        // A lane came free: if the queue is empty, it may take half of a large file.
-        queueMicrotask(() => void this.#maybeSplit());
-      }
-    });
-    const tracked = wrapped.finally(() => {
+    const tracked = this.#limit(job).finally(() => {
       this.#jobs.delete(tracked);
-      if (!this.#isBusy()) this.#busyInWindow = false;
+      // A lane came free: if nothing is queued, it may take half of a large file.
+      setImmediate(() => void this.#maybeSplit());
     });
     this.#jobs.add(tracked);
     return tracked;

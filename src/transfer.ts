@@ -265,7 +265,7 @@ export class FileTransfer {
       this.#fail(error);
     } finally {
       this.#jobs--;
-      await this.#settleIfIdle();
+      void this.#settleIfIdle();
     }
   }
 
@@ -308,7 +308,8 @@ export class FileTransfer {
         this.#fail(error);
       } finally {
         this.#jobs--;
-        await this.#settleIfIdle();
+        // The lane is free once the bytes are in: hashing the rest, fsync and rename happen off it.
+        void this.#settleIfIdle();
       }
     };
     (this.#o.spawn ?? ((run: () => Promise<void>) => void run()))(job);

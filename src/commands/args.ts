@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { isEmail } from '../config.js';
 import { UsageError } from '../errors.js';
+import type { ConcurrencySetting } from '../lanes.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -22,6 +23,18 @@ export function parseFlags<T extends Options>(
         : first.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
     throw new UsageError(`${message}; try --help`);
   }
+}
+
+/** `auto`, or an integer from 1 to 32. */
+export function parseConcurrency(value: string | undefined): ConcurrencySetting | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === 'auto') return 'auto';
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > 32) {
+    throw new UsageError(
+      `Expected \`--concurrency\` to be "auto" or an integer from 1 to 32, got "${value.slice(0, 40)}"`,
+    );
+  }
+  return Number(value);
 }
 
 export function parseInteger(

@@ -2,7 +2,7 @@ import { type BackupEvent, type BackupSummary, backup } from '../backup.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, printable } from '../format.js';
 import { createProgress } from '../progress.js';
-import { parseFlags, parseInteger } from './args.js';
+import { parseConcurrency, parseFlags, parseInteger } from './args.js';
 import { type BackupSettings, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
 
@@ -28,7 +28,7 @@ export async function runBackup(argv: string[]): Promise<number> {
       out: values.out,
       email: values.email,
       mediaType: values['media-type'],
-      concurrency: parseInteger('concurrency', values.concurrency, 1, 32),
+      concurrency: parseConcurrency(values.concurrency),
       noPreviews: values['no-previews'],
       metadata: values.metadata,
       config: values.config,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { startSimulator } from '../simulator/index.js';
 import { MEDIA_TYPES } from '../types.js';
-import { parseFlags, parseInteger, parseMediaTypes } from './args.js';
+import { parseConcurrency, parseFlags, parseMediaTypes } from './args.js';
 import { backupWithProgress } from './backup.js';
 
 const DEMO_FLAGS = {
@@ -29,7 +29,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const out = path.resolve(values.out ?? 'demo-backup');
   // Every flag is checked before the simulator starts, so a typo costs one line and nothing else.
   const mediaTypes = parseMediaTypes(values['media-type']) ?? [...MEDIA_TYPES];
-  const concurrency = parseInteger('concurrency', values.concurrency, 1, 32) ?? 4;
+  const concurrency = parseConcurrency(values.concurrency) ?? 'auto';
   const simulator = await startSimulator(DEMO_ACCOUNT);
   const say = (line: string): void => {
     if (!values.quiet) process.stderr.write(`${line}\n`);

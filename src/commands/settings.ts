@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DEFAULT_BASE_URL } from '../api/client.js';
 import { loadConfigFile } from '../config.js';
 import { UsageError } from '../errors.js';
+import type { ConcurrencySetting } from '../lanes.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
 import { parseEmails, parseMediaTypes } from './args.js';
@@ -13,7 +14,7 @@ export interface BackupSettings {
   out: string;
   accounts: string[];
   mediaTypes: MediaType[];
-  concurrency: number;
+  concurrency: ConcurrencySetting;
   previews: boolean;
   metadata: boolean;
   retries: number;
@@ -24,7 +25,7 @@ export interface FlagValues {
   out?: string | undefined;
   email?: string[] | undefined;
   mediaType?: string[] | undefined;
-  concurrency?: number | undefined;
+  concurrency?: ConcurrencySetting | undefined;
   noPreviews?: boolean | undefined;
   metadata?: boolean | undefined;
   config?: string | undefined;
@@ -51,7 +52,7 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     accounts:
       parseEmails(flags.email) ?? envEmails ?? (file.accounts ? parseEmails(file.accounts) : undefined) ?? [],
     mediaTypes: parseMediaTypes(flags.mediaType) ?? file.mediaTypes ?? [...MEDIA_TYPES],
-    concurrency: flags.concurrency ?? file.concurrency ?? 4,
+    concurrency: flags.concurrency ?? file.concurrency ?? 'auto',
     previews: flags.noPreviews ? false : (file.previews ?? true),
     metadata: flags.metadata ? true : (file.metadata ?? false),
     retries: flags.retries ?? file.retries ?? 5,
