@@ -26,7 +26,9 @@ export async function runStatus(argv: string[]): Promise<number> {
   const status = await readStatus(values.out ?? DEFAULT_OUT);
   const code = statusExitCode(status.lastEndedState);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...status, exitCode: code })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...status, lockHolder: status.lockHolder ?? null, exitCode: code })}\n`,
+    );
   } else {
     process.stdout.write(`${statusLine(status)}\n`);
     const details = statusDetails(status.lastEnded);
