@@ -121,6 +121,7 @@ export async function startRunRecord(out: string, now: Date = new Date()): Promi
     previous,
   };
   await ensureDir(out);
+  await removeStaleTemps(out);
   await writeRecord(out, record);
   const end = async (ended: Partial<RunRecord>): Promise<void> => {
     await writeRecord(out, {
@@ -135,6 +136,27 @@ export async function startRunRecord(out: string, now: Date = new Date()): Promi
     finish: (summary) => end({ outcome: outcomeOf(summary), summary: { ...summary } }),
     fail: (error, token) => end({ outcome: outcomeOfError(error), error: describeError(error, token) }),
   };
+}
+
+/**
+ * A second Ctrl-C exits at once, possibly in the middle of an atomic write of the record or the gallery, which
+ * leaves its temp file (`.<name>.<pid>.<random>.tmp`). Those of processes that are gone are removed.
+ */
+async function removeStaleTemps(out: string): Promise<void> {
+  const names = await fs.readdir(out).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = /^\.(?:\.runway-backup-status\.json|index\.html)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (match && !alive(Number(match[1]))) await fs.rm(path.join(out, name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function writeRecord(out: string, record: RunRecord): Promise<void> {
