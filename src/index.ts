@@ -26,12 +26,20 @@ export {
   UnsafePathError,
   UsageError,
 } from './errors.js';
+export type { GalleryAsset, GalleryCatalog, GalleryFile, GalleryFileState } from './gallery/catalog.js';
+export { buildGalleryCatalog } from './gallery/catalog.js';
+export type { GalleryOptions, GalleryResult } from './gallery/write.js';
+export { writeGallery } from './gallery/write.js';
 export { assetPaths, resolveInside, sanitizeSegment } from './layout.js';
 export type { ManifestAsset, ManifestData, ManifestFile } from './manifest.js';
 export { Manifest } from './manifest.js';
 export type { IterateOptions, ListingEvent, WindowName } from './paginate.js';
 export { iterateAssets } from './paginate.js';
 export { RateGate } from './retry.js';
+export type { RecordedSummary, RunOutcome, RunRecord } from './run-record.js';
+export { RUN_RECORD_NAME, readRunRecord } from './run-record.js';
+export type { BackupStatus, StatusState } from './status.js';
+export { readStatus } from './status.js';
 export type { Asset, AssetMetadata, MediaType, RawAsset } from './types.js';
 export { MEDIA_TYPES } from './types.js';
 export type { VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';
