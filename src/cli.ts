@@ -14,6 +14,8 @@ Usage:
                         [--retries N] [--json] [--quiet]
   runway-backup list    [--email E] [--media-type T] [--json] [--base-url URL] [--retries N]
   runway-backup verify  [--out DIR] [--quick] [--json]
+  runway-backup gallery [--out DIR] [--open]
+  runway-backup status  [--out DIR] [--json]
   runway-backup demo    [--out DIR]
   runway-backup simulate [--port N] [--assets N]
 
@@ -39,6 +41,10 @@ async function run(argv: string[]): Promise<number> {
       return (await import('./commands/list.js')).runList(rest);
     case 'verify':
       return (await import('./commands/verify.js')).runVerify(rest);
+    case 'gallery':
+      return (await import('./commands/gallery.js')).runGallery(rest);
+    case 'status':
+      return (await import('./commands/status.js')).runStatus(rest);
     case 'demo':
       return (await import('./commands/demo.js')).runDemo(rest);
     case 'simulate':

@@ -26,6 +26,10 @@ export {
   UnsafePathError,
   UsageError,
 } from './errors.js';
+export type { GalleryAsset, GalleryCatalog, GalleryFile, GalleryFileState } from './gallery/catalog.js';
+export { buildGalleryCatalog } from './gallery/catalog.js';
+export type { GalleryOptions, GalleryResult } from './gallery/write.js';
+export { writeGallery } from './gallery/write.js';
 export type { ConcurrencySetting } from './lanes.js';
 export { assetPaths, resolveInside, sanitizeSegment } from './layout.js';
 export type { ManifestAsset, ManifestData, ManifestFile } from './manifest.js';
@@ -34,6 +38,10 @@ export type { IterateOptions, ListingEvent, WindowName } from './paginate.js';
 export { iterateAssets } from './paginate.js';
 export type { PartHandle, PartIO } from './part-file.js';
 export { RateGate } from './retry.js';
+export type { RecordedSummary, RunOutcome, RunRecord } from './run-record.js';
+export { RUN_RECORD_NAME, readRunRecord } from './run-record.js';
+export type { BackupStatus, StatusState } from './status.js';
+export { readStatus } from './status.js';
 export type { ThrottleReason } from './transfer.js';
 export type { Transport, TransportRequest, TransportResponse } from './transport.js';
 export type { Asset, AssetMetadata, MediaType, RawAsset } from './types.js';

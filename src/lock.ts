@@ -38,3 +38,13 @@ export async function acquireLock(out: string): Promise<() => Promise<void>> {
   }
   throw new UsageError(`Cannot take the lock ${file}`);
 }
+
+/**
+ * The live process holding `<out>/.runway-backup.lock`, or undefined when nobody does (no lock, or one left by a
+ * process that no longer exists).
+ */
+export async function readLockHolder(out: string): Promise<{ pid: number } | undefined> {
+  const text = await fs.readFile(path.join(out, LOCK_NAME), 'utf8').catch(() => '');
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? { pid } : undefined;
+}

@@ -54,7 +54,8 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     await expectBackupMatches(s, out, { types: ['video'], previews: false });
-    const files = (await listFiles(out)).filter((f) => f !== 'manifest.json');
+    const own = ['manifest.json', 'index.html', '.runway-backup-status.json'];
+    const files = (await listFiles(out)).filter((f) => !own.includes(f));
     expect(files.every((f) => f.startsWith('video/') && f.endsWith('.mp4') && !f.includes('.preview-'))).toBe(
       true,
     );

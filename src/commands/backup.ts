@@ -1,7 +1,10 @@
 import { type BackupEvent, type BackupSummary, backup } from '../backup.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, printable } from '../format.js';
+import { refreshGallery } from '../gallery/refresh.js';
+import { readLockHolder } from '../lock.js';
 import { createProgress } from '../progress.js';
+import { startRunRecord } from '../run-record.js';
 import { parseConcurrency, parseFlags, parseInteger } from './args.js';
 import { type BackupSettings, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
@@ -19,6 +22,7 @@ export const BACKUP_FLAGS = {
   retries: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  'no-gallery': { type: 'boolean' },
 } as const;
 
 export async function runBackup(argv: string[]): Promise<number> {
@@ -41,6 +45,7 @@ export async function runBackup(argv: string[]): Promise<number> {
     json: values.json ?? false,
     quiet: values.quiet ?? false,
     dryRun: values['dry-run'] ?? false,
+    gallery: !values['no-gallery'],
   });
 }
 
@@ -48,6 +53,8 @@ export interface OutputOptions {
   json: boolean;
   quiet: boolean;
   dryRun: boolean;
+  /** Refresh `<out>/index.html` after a run that changed something. @default true */
+  gallery?: boolean;
 }
 
 /** Runs a backup with bars or lines on stderr and the summary; shared by `backup` and `demo`. */
@@ -87,6 +94,11 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       say(`skipped an unusable listing item (${event.event.item.reason})`);
     }
   };
+  // The record `status` reads; not for dry runs, nor while another run holds the folder (it would lose its record).
+  const recorder =
+    output.dryRun || (await readLockHolder(settings.out))
+      ? undefined
+      : await startRunRecord(settings.out).catch(() => undefined);
   let summary: BackupSummary;
   try {
     summary = await backup({
@@ -104,12 +116,20 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       signal: controller.signal,
       onEvent,
     });
+  } catch (error) {
+    await recorder?.fail(error, settings.token).catch(() => {});
+    throw error;
   } finally {
     progress.stop();
     removeHandlers();
   }
+  await recorder?.finish(summary).catch(() => {});
   if (output.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (!output.quiet) stderr.write(`${describeSummary(summary, settings.out)}\n`);
+  if (!output.dryRun && output.gallery !== false) {
+    const note = await refreshGallery(settings.out, summary.filesDownloaded > 0);
+    if (note && !output.quiet) stderr.write(`${note}\n`);
+  }
   if (summary.interrupted) return EXIT.interrupted;
   return summary.filesFailed > 0 ? EXIT.someFailed : EXIT.ok;
 }

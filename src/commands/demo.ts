@@ -24,6 +24,34 @@ export const DEMO_ACCOUNT = {
   listLatencyMs: 150,
 };
 
+/**
+ * How the user ran us, so the hints name commands that work where they are: `npm run demo` in a checkout
+ * (npm sets npm_lifecycle_event), `runway-backup` when installed (the bin is on PATH), else `node <path to cli>`.
+ */
+export function invokedAs(env: NodeJS.ProcessEnv = process.env, argv1 = process.argv[1] ?? ''): string {
+  if (env.npm_lifecycle_event === 'demo') return 'node dist/cli.js';
+  const base = path.basename(argv1);
+  if (base === 'runway-backup' || argv1.includes(`${path.sep}node_modules${path.sep}`))
+    return 'runway-backup';
+  const relative = path.relative(process.cwd(), argv1);
+  return `node ${relative.startsWith('..') ? argv1 : relative}`;
+}
+
+export function nextSteps(out: string, cli: string): string[] {
+  const where = path.relative(process.cwd(), out) || '.';
+  const again = cli === 'node dist/cli.js' ? 'npm run demo' : `${cli} demo`;
+  const shown = where.startsWith('..') ? out : where;
+  const steps: [string, string][] = [
+    [`open ${path.join(shown, 'index.html')}`, 'in a browser: the gallery, to search, filter and play'],
+    [`${cli} status --out ${shown}`, 'how the last run ended, in one line'],
+    [again, 'again: resumes, downloads nothing that is already there'],
+    [`${cli} demo --out demo-video --media-type video --no-previews`, 'only the videos'],
+    [`${cli} simulate`, 'a simulator to point `backup` and `list` at'],
+  ];
+  const width = Math.max(...steps.map(([command]) => command.length));
+  return ['', 'Next:', ...steps.map(([command, why]) => `  ${command.padEnd(width)}   # ${why}`)];
+}
+
 export async function runDemo(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, DEMO_FLAGS);
   const out = path.resolve(values.out ?? 'demo-backup');
@@ -51,15 +79,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       },
       { json: values.json ?? false, quiet: values.quiet ?? false, dryRun: false },
     );
-    say(
-      [
-        '',
-        'Next:',
-        '  npm run demo                                    # again: resumes, downloads nothing that is already there',
-        '  node dist/cli.js demo --out demo-video --media-type video --no-previews   # only the videos',
-        '  node dist/cli.js simulate                       # a simulator to point `backup` and `list` at',
-      ].join('\n'),
-    );
+    say(nextSteps(out, invokedAs()).join('\n'));
     return code;
   } finally {
     await simulator.close();

@@ -19,9 +19,10 @@ import {
   type SimFile,
 } from './catalog.js';
 import { CDN_PREFIX, handleCdn } from './cdn.js';
-import { fileBytes, fileContent, fileSha256 } from './content.js';
+import { fileBytes, fileContent, fileSha256, registerMediaResolver } from './content.js';
 import { type SimContext, sendApiError, signedUrl } from './context.js';
 import { BurstLimiter, CdnFaultPlan, Pacer } from './faults.js';
+import { catalogMediaResolver } from './media/resolve.js';
 import {
   applyKnobs,
   DEFAULT_KNOBS,
@@ -132,8 +133,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   ctx.baseUrl = `http://${shownHost}:${address.port}`;
+  // The CDN serves this catalog's files as real media (content.ts); removed again on close.
+  unregisterMedia.set(ctx, registerMediaResolver(catalogMediaResolver(ctx.catalog)));
   return new RunningSimulator(ctx, server, sockets, address.port, activity);
 }
+
+const unregisterMedia = new WeakMap<SimContext, () => void>();
 
 async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   // Concatenated rather than resolved, so that a path starting with `//` cannot become a host.
@@ -254,6 +259,7 @@ class RunningSimulator implements Simulator {
   }
 
   close(): Promise<void> {
+    unregisterMedia.get(this.#ctx)?.();
     this.#closing ??= new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       for (const cancel of [...this.#ctx.cancels]) cancel();

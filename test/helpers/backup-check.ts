@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { GALLERY_MARKER } from '../../src/gallery/page.js';
+import { GALLERY_NAME } from '../../src/gallery/write.js';
 import type { Manifest, ManifestData } from '../../src/manifest.js';
+import { RUN_RECORD_NAME } from '../../src/run-record.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { MediaType } from '../../src/types.js';
 
@@ -77,8 +80,17 @@ export async function expectBackupMatches(
   expect(Object.keys(manifest.assets).sort()).toEqual(
     [...wanted.map((a) => a.assetId), ...(options.deleted ?? []).filter((id) => manifest.assets[id])].sort(),
   );
-  expect(await listFiles(out)).toEqual(expectedPaths.sort());
-  return { files: expectedPaths.length - 1 - (options.extra?.length ?? 0) };
+  // The CLI also leaves its own files beside the backup: the run record for `status` and the gallery. They may be
+  // there, and when they are they must be ours; nothing else may.
+  const onDisk = await listFiles(out);
+  const own = [RUN_RECORD_NAME, GALLERY_NAME].filter((f) => onDisk.includes(f));
+  for (const file of own) {
+    const text = await fs.readFile(path.join(out, file), 'utf8');
+    expect(file === GALLERY_NAME ? text.includes(GALLERY_MARKER) : JSON.parse(text).tool, file).toBeTruthy();
+    expectedPaths.push(file);
+  }
+  expect(onDisk).toEqual(expectedPaths.sort());
+  return { files: expectedPaths.length - 1 - (options.extra?.length ?? 0) - own.length };
 }
 
 /** Resolves once a download is under way in `out` (a `.part` file exists): the moment to interrupt a run. */

@@ -1,0 +1,119 @@
+import { EXIT } from '../exit-codes.js';
+import { formatBytes, formatDuration, printable } from '../format.js';
+import type { RunRecord } from '../run-record.js';
+import { type BackupStatus, readStatus, type StatusState } from '../status.js';
+import { parseFlags } from './args.js';
+import { DEFAULT_OUT } from './settings.js';
+
+const STATUS_FLAGS = {
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * Exit codes of `status` (README, "status"): 0 the last run finished with every file; 1 it did not (files failed,
+ * interrupted, refused, stopped by an error, or never finished); 2 no run is recorded in the folder, or bad usage.
+ * While a run goes on, the code is that of the run before it.
+ */
+export function statusExitCode(state: StatusState): number {
+  if (state === 'done') return EXIT.ok;
+  if (state === 'none' || state === 'running') return EXIT.usage;
+  return EXIT.someFailed;
+}
+
+export async function runStatus(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, STATUS_FLAGS);
+  const status = await readStatus(values.out ?? DEFAULT_OUT);
+  const code = statusExitCode(status.lastEndedState);
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ ...status, lockHolder: status.lockHolder ?? null, exitCode: code })}\n`,
+    );
+  } else {
+    process.stdout.write(`${statusLine(status)}\n`);
+    const details = statusDetails(status.lastEnded);
+    if (details.length) process.stderr.write(`${details.join('\n')}\n`);
+  }
+  return code;
+}
+
+/** `2026-11-30 03:00` in local time. */
+function when(iso: string | undefined): string {
+  if (!iso) return '?';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '?';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function ago(iso: string | undefined, now: number): string {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(t) ? '' : ` (${formatDuration(Math.max(0, (now - t) / 1000))} ago)`;
+}
+
+const HEADS: Record<StatusState, string> = {
+  none: 'no run recorded',
+  running: 'running',
+  unfinished: 'did not finish',
+  done: 'done',
+  failed: 'some files failed',
+  interrupted: 'interrupted',
+  refused: 'refused',
+  error: 'stopped by an error',
+};
+
+/** How one run ended, in one line. */
+function describeRun(record: RunRecord, state: StatusState, now: number): string {
+  if (state === 'unfinished') {
+    return `did not finish: the run started ${when(record.startedAt)}${ago(record.startedAt, now)} (pid ${record.pid}) stopped without recording an end (killed or crashed?); run backup again to resume`;
+  }
+  const span = `${when(record.startedAt)} to ${when(record.endedAt)}${ago(record.endedAt, now)}`;
+  if (state === 'refused' || state === 'error') {
+    return `${HEADS[state]}: the run of ${span} stopped: ${printable(record.error?.message ?? 'no reason recorded')} (${record.error?.code ?? '?'})`;
+  }
+  const s = record.summary ?? {};
+  const parts = [
+    `${s.assetsSeen ?? 0} assets`,
+    `${s.filesDownloaded ?? 0} files downloaded (${formatBytes(s.bytesDownloaded ?? 0)})`,
+    `${s.filesSkipped ?? 0} already there`,
+    `${s.filesFailed ?? 0} failed`,
+  ];
+  const capped = s.cappedWindows?.length ?? 0;
+  if (capped)
+    parts.push(
+      `warning: ${capped} listing window${capped > 1 ? 's' : ''} capped, older assets may be missing`,
+    );
+  return `${HEADS[state]}: the run of ${span}: ${parts.join(', ')}`;
+}
+
+export function statusLine(status: BackupStatus, now = Date.now()): string {
+  const extras: string[] = [];
+  if (status.incompleteAssets) extras.push(`${status.incompleteAssets} assets not complete in the manifest`);
+  if (status.lockHolder && status.state !== 'running')
+    extras.push(`pid ${status.lockHolder.pid} holds the lock now`);
+  const tail = extras.length ? `; ${extras.join('; ')}` : '';
+  if (status.state === 'none') return `no run recorded in ${status.out}${tail}`;
+  if (status.state === 'running' && status.last) {
+    const before = status.lastEnded
+      ? `; the run before: ${describeRun(status.lastEnded, status.lastEndedState, now)}`
+      : '; no earlier run recorded';
+    return `running: a backup (pid ${status.last.pid}) started ${when(status.last.startedAt)}${ago(status.last.startedAt, now)}${before}${tail}`;
+  }
+  return status.last ? `${describeRun(status.last, status.state, now)}${tail}` : `no run recorded${tail}`;
+}
+
+/** The failures by name and the capped windows of a run, one per line. */
+export function statusDetails(record: RunRecord | undefined): string[] {
+  const s = record?.summary;
+  if (!s) return [];
+  const lines: string[] = [];
+  for (const f of s.failures ?? []) lines.push(`  failed: ${printable(f.path)}: ${printable(f.reason)}`);
+  for (const c of s.cappedWindows ?? []) {
+    lines.push(
+      `  listing capped: ${c.window}${c.account ? ` (${printable(c.account)})` : ''}, ${c.seen} seen`,
+    );
+  }
+  for (const g of s.gone ?? [])
+    lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
+  return lines;
+}

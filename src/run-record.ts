@@ -1,0 +1,164 @@
+/**
+ * The record of the last backup run, `<out>/.runway-backup-status.json`, that `runway-backup status` reads. The CLI
+ * writes it when a run starts (outcome `running`) and again when it ends, each time atomically, so a reader sees
+ * one whole record or the previous one. A run killed with -9 leaves `running` behind: together with the lock (no
+ * live holder) that says the run did not finish.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { BackupSummary } from './backup.js';
+import { ManifestCorruptError, RunwayBackupError } from './errors.js';
+import { ensureDir, writeFileAtomic } from './fsutil.js';
+
+export const RUN_RECORD_NAME = '.runway-backup-status.json';
+export const RUN_RECORD_VERSION = 1;
+
+/**
+ * `done`: every file is on disk; `failed`: the run finished but some files failed; `interrupted`: Ctrl-C or a
+ * signal; `refused`: the API or the command line refused the run (bad token, expired subscription, bad flag);
+ * `error`: something else stopped it (disk full, network gone); `running`: started and not ended (yet).
+ */
+export type RunOutcome = 'running' | 'done' | 'failed' | 'interrupted' | 'refused' | 'error';
+
+/** The summary as the engine reported it. Stored whole, so fields added to BackupSummary later flow through. */
+export type RecordedSummary = Partial<BackupSummary> & { [field: string]: unknown };
+
+export interface RunRecord {
+  version: number;
+  tool: 'runway-backup';
+  /** The process that ran it. */
+  pid: number;
+  startedAt: string;
+  endedAt?: string | undefined;
+  outcome: RunOutcome;
+  /** Why the run stopped, for `refused` and `error`: the error's stable code and its one-line message. */
+  error?: { code: string; message: string } | undefined;
+  summary?: RecordedSummary | undefined;
+  /** The last run that ended before this one started, kept while this one runs. */
+  previous?: RunRecord | undefined;
+}
+
+const REFUSED_CODES = /^(ERR_USAGE|ERR_CONFIG|ERR_API_(?!RATE_LIMITED|SERVER|MALFORMED))/;
+const MAX_MESSAGE = 300;
+
+export function runRecordPath(out: string): string {
+  return path.join(out, RUN_RECORD_NAME);
+}
+
+/** The record, or undefined when no run was recorded in `out`. A record that cannot be read is an error. */
+export async function readRunRecord(out: string): Promise<RunRecord | undefined> {
+  const file = runRecordPath(out);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ManifestCorruptError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new ManifestCorruptError(`${file} is not valid JSON`);
+  }
+  if (!isRecord(data)) throw new ManifestCorruptError(`${file} is not a run record`);
+  return data;
+}
+
+function isRecord(value: unknown): value is RunRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.tool === 'runway-backup' &&
+    typeof v.startedAt === 'string' &&
+    typeof v.outcome === 'string' &&
+    typeof v.pid === 'number'
+  );
+}
+
+/** The outcome a finished summary stands for. */
+export function outcomeOf(summary: Pick<BackupSummary, 'interrupted' | 'filesFailed'>): RunOutcome {
+  if (summary.interrupted) return 'interrupted';
+  return summary.filesFailed > 0 ? 'failed' : 'done';
+}
+
+/** One line, without the token, for an error that stopped a run. */
+export function describeError(error: unknown, token?: string): { code: string; message: string } {
+  const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNEXPECTED';
+  let message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  if (token && token.length >= 4) message = message.split(token).join('***');
+  if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE - 1)}…`;
+  return { code, message };
+}
+
+export function outcomeOfError(error: unknown): RunOutcome {
+  const { code } = describeError(error);
+  if (code === 'ERR_ABORTED') return 'interrupted';
+  return REFUSED_CODES.test(code) ? 'refused' : 'error';
+}
+
+/** A run being recorded: `start` wrote the `running` record; `finish` or `fail` writes how it ended. */
+export interface RunRecorder {
+  readonly record: RunRecord;
+  finish(summary: BackupSummary): Promise<void>;
+  fail(error: unknown, token?: string): Promise<void>;
+}
+
+/**
+ * Writes the `running` record of a run that starts now. The record of the last ended run is kept inside it as
+ * `previous`, so `status` can still report last night while tonight's run is going.
+ */
+export async function startRunRecord(out: string, now: Date = new Date()): Promise<RunRecorder> {
+  let previous = await readRunRecord(out).catch(() => undefined);
+  // A `running` record with no end is itself a run that did not finish: keep it as the previous run, as it is.
+  if (previous) previous = { ...previous, previous: undefined };
+  const record: RunRecord = {
+    version: RUN_RECORD_VERSION,
+    tool: 'runway-backup',
+    pid: process.pid,
+    startedAt: now.toISOString(),
+    outcome: 'running',
+    previous,
+  };
+  await ensureDir(out);
+  await removeStaleTemps(out);
+  await writeRecord(out, record);
+  const end = async (ended: Partial<RunRecord>): Promise<void> => {
+    await writeRecord(out, {
+      ...record,
+      previous: undefined,
+      endedAt: new Date().toISOString(),
+      ...ended,
+    });
+  };
+  return {
+    record,
+    finish: (summary) => end({ outcome: outcomeOf(summary), summary: { ...summary } }),
+    fail: (error, token) => end({ outcome: outcomeOfError(error), error: describeError(error, token) }),
+  };
+}
+
+/**
+ * A second Ctrl-C exits at once, possibly in the middle of an atomic write of the record or the gallery, which
+ * leaves its temp file (`.<name>.<pid>.<random>.tmp`). Those of processes that are gone are removed.
+ */
+async function removeStaleTemps(out: string): Promise<void> {
+  const names = await fs.readdir(out).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = /^\.(?:\.runway-backup-status\.json|index\.html)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (match && !alive(Number(match[1]))) await fs.rm(path.join(out, name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function writeRecord(out: string, record: RunRecord): Promise<void> {
+  await writeFileAtomic(runRecordPath(out), `${JSON.stringify(record, null, 2)}\n`);
+}

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RUN_RECORD_NAME, type RunRecord } from '../src/run-record.js';
+import { runCli } from './helpers/cli.js';
+import { sim } from './helpers/sim.js';
+import { tempDir } from './helpers/tmp.js';
+
+const env = (s: { url: string; token: string }) => ({ USEAPI_TOKEN: s.token, USEAPI_BASE_URL: s.url });
+
+async function record(out: string): Promise<RunRecord> {
+  return JSON.parse(await fs.readFile(path.join(out, RUN_RECORD_NAME), 'utf8')) as RunRecord;
+}
+
+/** The pid of a process that has exited: nobody holds a lock with it. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid ?? 999_999;
+}
+
+describe('runway-backup status (built CLI)', () => {
+  it('says a done run in one line, exit 0; --json carries the summary', async () => {
+    const s = await sim({ assets: 12 });
+    const out = await tempDir();
+    expect((await runCli(['status', '--out', out])).code).toBe(2);
+    const backup = await runCli(['backup', '--out', out, '--quiet'], env(s));
+    expect(backup.code).toBe(0);
+    const rec = await record(out);
+    expect(rec.outcome).toBe('done');
+    expect(rec.summary?.assetsSeen).toBe(12);
+    expect(Date.parse(rec.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(rec.startedAt));
+
+    const status = await runCli(['status', '--out', out]);
+    expect(status.code).toBe(0);
+    expect(status.stdout.trim().split('\n')).toHaveLength(1);
+    expect(status.stdout).toMatch(/^done: the run of .* 12 assets, \d+ files downloaded .* 0 failed\n$/);
+
+    const json = await runCli(['status', '--out', out, '--json']);
+    const parsed = JSON.parse(json.stdout) as { state: string; exitCode: number; last: RunRecord };
+    expect(parsed).toMatchObject({ state: 'done', exitCode: 0, lockHolder: null });
+    expect(parsed.last.summary?.filesFailed).toBe(0);
+  });
+
+  it('names failed files, and says a killed run did not finish (exit 1)', async () => {
+    const s = await sim({ assets: 6, cdnFaults: { status5xx: 1, maxPerFile: 100 } });
+    const out = await tempDir();
+    const backup = await runCli(['backup', '--out', out, '--quiet', '--retries', '0'], env(s));
+    expect(backup.code).toBe(1);
+    const failed = await runCli(['status', '--out', out]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^some files failed: /);
+    const failures = (await record(out)).summary?.failures ?? [];
+    expect(failures.length).toBeGreaterThan(0);
+    for (const f of failures) expect(failed.stderr).toContain(`failed: ${f.path}`);
+
+    // What kill -9 leaves: a `running` record whose process is gone, the lock file still there.
+    const pid = await deadPid();
+    const killed: RunRecord = { ...(await record(out)), pid, outcome: 'running', endedAt: undefined };
+    await fs.writeFile(path.join(out, RUN_RECORD_NAME), JSON.stringify(killed));
+    await fs.writeFile(path.join(out, '.runway-backup.lock'), `${pid}\n`);
+    const status = await runCli(['status', '--out', out, '--json']);
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'unfinished', lockHolder: null });
+    expect((await runCli(['status', '--out', out])).stdout).toMatch(/^did not finish: .*\(pid \d+\)/);
+  });
+
+  it('while a run holds the lock, says so and reports the run before it', async () => {
+    const out = await tempDir();
+    const before: RunRecord = {
+      version: 1,
+      tool: 'runway-backup',
+      pid: await deadPid(),
+      startedAt: '2026-11-29T03:00:00.000Z',
+      endedAt: '2026-11-29T03:10:00.000Z',
+      outcome: 'done',
+      summary: { assetsSeen: 5, filesDownloaded: 2, bytesDownloaded: 2000, filesSkipped: 3, filesFailed: 0 },
+    };
+    const now: RunRecord = {
+      version: 1,
+      tool: 'runway-backup',
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      outcome: 'running',
+      previous: before,
+    };
+    await fs.writeFile(path.join(out, RUN_RECORD_NAME), JSON.stringify(now));
+    await fs.writeFile(path.join(out, '.runway-backup.lock'), `${process.pid}\n`);
+    const status = await runCli(['status', '--out', out]);
+    expect(status.stdout).toMatch(
+      new RegExp(`^running: a backup \\(pid ${process.pid}\\) started .*; the run before: done: .*5 assets`),
+    );
+    expect(status.code).toBe(0);
+  });
+
+  it('records a refused run with the API error, never the token (exit 1)', async () => {
+    const s = await sim({ assets: 3 });
+    const out = await tempDir();
+    const token = 'wrong-token-0123456789';
+    const backup = await runCli(['backup', '--out', out, '--quiet'], { ...env(s), USEAPI_TOKEN: token });
+    expect(backup.code).toBe(3);
+    const text = await fs.readFile(path.join(out, RUN_RECORD_NAME), 'utf8');
+    expect(text).not.toContain(token);
+    expect(JSON.parse(text)).toMatchObject({ outcome: 'refused', error: { code: 'ERR_API_UNAUTHORIZED' } });
+    const status = await runCli(['status', '--out', out]);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^refused: the run of .* stopped: .*\(ERR_API_UNAUTHORIZED\)\n$/);
+  });
+
+  it('refuses unknown flags in one line, exit 2', async () => {
+    const status = await runCli(['status', '--bogus']);
+    expect(status.code).toBe(2);
+    expect(status.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
