@@ -1,18 +1,36 @@
 import path from 'node:path';
+import { EXIT } from '../exit-codes.js';
 import { startSimulator } from '../simulator/index.js';
 import { MEDIA_TYPES } from '../types.js';
-import { parseFlags, parseInteger, parseMediaTypes } from './args.js';
+import {
+  type CommandSpec,
+  commandHelp,
+  helpRequested,
+  parseFlags,
+  parseInteger,
+  parseMediaTypes,
+  SHARED_FLAGS,
+} from './args.js';
 import { backupWithProgress } from './backup.js';
 
 const DEMO_FLAGS = {
-  out: { type: 'string' },
-  'media-type': { type: 'string', multiple: true },
-  concurrency: { type: 'string' },
-  'no-previews': { type: 'boolean' },
-  metadata: { type: 'boolean' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
+  out: { ...SHARED_FLAGS.out, help: 'the folder to back up into (default ./demo-backup)' },
+  'media-type': SHARED_FLAGS['media-type'],
+  concurrency: { type: 'string', value: 'N', help: 'parallel downloads, 1..32 (default 4)' },
+  'no-previews': { type: 'boolean', help: "skip each asset's preview images" },
+  metadata: {
+    type: 'boolean',
+    help: "write a JSON sidecar with the API's fields (no URLs) beside each asset",
+  },
+  json: { type: 'boolean', help: 'print the summary as one JSON object on stdout' },
+  quiet: SHARED_FLAGS.quiet,
 } as const;
+
+export const DEMO_SPEC: CommandSpec = {
+  name: 'demo',
+  summary: "back up the built-in simulator's account (no token, no network): see what a backup does.",
+  flags: DEMO_FLAGS,
+};
 
 /** The simulated account the demo backs up: the same every time (fixed seed), so a second run resumes. */
 export const DEMO_ACCOUNT = {
@@ -24,7 +42,40 @@ export const DEMO_ACCOUNT = {
   listLatencyMs: 150,
 };
 
+/**
+ * How the user started this program, so the hints can be pasted as they are: `node dist/cli.js` in a checkout,
+ * `runway-backup` when installed (npm link, npm i -g, npx), where the script is reached through the bin link.
+ */
+export function invokedAs(script: string | undefined, cwd: string): string {
+  if (script === undefined || path.basename(script) !== 'cli.js') return 'runway-backup';
+  const relative = path.relative(cwd, script);
+  const shown = relative.startsWith('..') || path.isAbsolute(relative) ? script : relative;
+  return `node ${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
+}
+
+/** What to try after the demo, in commands that work where the user is. */
+export function demoHints(command: string, out: string, cwd: string): string[] {
+  const relative = path.relative(cwd, out);
+  const shown = relative === '' ? '.' : relative.startsWith('..') ? out : relative;
+  const folder = /\s/.test(shown) ? JSON.stringify(shown) : shown;
+  const hints: [string, string][] = [
+    [
+      `demo${shown === 'demo-backup' ? '' : ` --out ${folder}`}`,
+      'again: resumes, downloads nothing already there',
+    ],
+    [`verify --out ${folder}`, "checks every file's size and sha256"],
+    ['demo --out demo-video --media-type video --no-previews', 'only the videos'],
+    ['simulate', 'a simulator to point `list` and `backup` at'],
+  ];
+  const width = Math.max(...hints.map(([c]) => c.length));
+  return ['', 'Next:', ...hints.map(([c, why]) => `  ${command} ${c.padEnd(width)}   # ${why}`)];
+}
+
 export async function runDemo(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(commandHelp(DEMO_SPEC));
+    return EXIT.ok;
+  }
   const { values } = parseFlags(argv, DEMO_FLAGS);
   const out = path.resolve(values.out ?? 'demo-backup');
   // Every flag is checked before the simulator starts, so a typo costs one line and nothing else.
@@ -49,17 +100,9 @@ export async function runDemo(argv: string[]): Promise<number> {
         retries: 5,
         timeoutMs: 30_000,
       },
-      { json: values.json ?? false, quiet: values.quiet ?? false, dryRun: false },
+      { json: values.json ?? false, quiet: values.quiet ?? false, dryRun: false, announce: false },
     );
-    say(
-      [
-        '',
-        'Next:',
-        '  npm run demo                                    # again: resumes, downloads nothing that is already there',
-        '  node dist/cli.js demo --out demo-video --media-type video --no-previews   # only the videos',
-        '  node dist/cli.js simulate                       # a simulator to point `backup` and `list` at',
-      ].join('\n'),
-    );
+    say(demoHints(invokedAs(process.argv[1], process.cwd()), out, process.cwd()).join('\n'));
     return code;
   } finally {
     await simulator.close();
