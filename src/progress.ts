@@ -104,11 +104,7 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
     // A line as soon as bytes flow, then one per interval, and a last one at the end: even a run of a few seconds
     // leaves a trace in a log, and a slow start is not mistaken for a hang.
     let flowing = false;
-    let lastLine = 0;
-    const line = (): void => {
-      lastLine = Date.now();
-      write(summaryLine());
-    };
+    const line = (): void => write(summaryLine());
     const timer = setInterval(line, intervalMs);
     timer.unref();
     return {
@@ -123,7 +119,7 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
       log: write,
       stop() {
         clearInterval(timer);
-        if (totals.files > 0 && Date.now() - lastLine > 50) line();
+        if (totals.files > 0) line();
       },
     };
   }
@@ -254,7 +250,7 @@ function createRate(started: number): { perSecond(total: number): number } {
       while (samples.length > 2 && now - samples[1]!.at >= 5000) samples.shift();
       const first = samples[0]!;
       const seconds = (now - first.at) / 1000;
-      return seconds > 0 ? (total - first.total) / Math.max(seconds, 0.2) : 0;
+      return (total - first.total) / Math.max(seconds, 0.2);
     },
   };
 }
