@@ -115,9 +115,8 @@ describe('config file', () => {
     expect((await loadConfigFile(file)).out).toBe(path.join(os.homedir(), 'runway'));
     expect((await loadConfigFile(await configWith('{"out": "~"}'))).out).toBe(os.homedir());
     // Only a leading `~/` is the home: `~user` and a `~` inside a name are names.
-    expect((await loadConfigFile(await configWith('{"out": "a~/b"}'))).out).toBe(
-      path.resolve(path.dirname(file), 'a~/b'),
-    );
+    const named = await configWith('{"out": "a~/b"}');
+    expect((await loadConfigFile(named)).out).toBe(path.resolve(path.dirname(named), 'a~/b'));
     const settings = await resolveSettings({ out: '~/elsewhere' }, { USEAPI_TOKEN: 't' });
     expect(settings.out).toBe(path.join(os.homedir(), 'elsewhere'));
   });
