@@ -117,7 +117,7 @@ export async function runList(argv: string[]): Promise<number> {
   const warnings: string[] = [];
   if (cut.length) {
     warnings.push(
-      `listing cut short: ${cut.map((e) => `${e.window} (${e.seen} seen)`).join(', ')} ran out of its request budget; more assets may exist`,
+      `listing cut short (request budget spent): ${cut.map((e) => `${e.window} (${e.seen} seen)`).join(', ')}; more assets may exist`,
     );
   }
   if (capped.length) {
