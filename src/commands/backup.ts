@@ -84,9 +84,9 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
     if (output.dryRun || output.quiet) stderr.write(`${line}\n`);
     else progress.log(line);
   };
-  if (output.announce ?? true) {
-    say(`${output.dryRun ? 'Dry run: listing' : 'Listing the account and backing up'} into ${settings.out}`);
-  }
+  // Said when the first page of the listing has come back: a run that fails before (bad options, an API that
+  // refuses) ends with its one error line and nothing else.
+  let announced = !(output.announce ?? true);
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, say);
   const planned: PlannedFile[] = [];
@@ -94,6 +94,10 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const incomplete: IncompleteWindow[] = [];
   const onEvent = (event: BackupEvent): void => {
     progress.onEvent(event);
+    if (!announced && event.type === 'listing') {
+      announced = true;
+      say(`${output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${settings.out}; listing the account`);
+    }
     if (event.type === 'file-planned') {
       if (output.json) planned.push({ path: event.file.path, bytes: event.file.expectedBytes });
       else {
