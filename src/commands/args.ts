@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { isEmail } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -145,4 +146,15 @@ export function commandHelp(spec: CommandSpec): string {
     ...(spec.notes ? ['', ...spec.notes] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * How the user started this program, so the hints can be pasted as they are: `node dist/cli.js` in a checkout,
+ * `runway-backup` when installed (npm link, npm i -g, npx), where the script is reached through the bin link.
+ */
+export function invokedAs(script: string | undefined, cwd: string): string {
+  if (script === undefined || path.basename(script) !== 'cli.js') return 'runway-backup';
+  const relative = path.relative(cwd, script);
+  const shown = relative.startsWith('..') || path.isAbsolute(relative) ? script : relative;
+  return `node ${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
 }

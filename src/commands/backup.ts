@@ -96,7 +96,9 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
     progress.onEvent(event);
     if (!announced && event.type === 'listing') {
       announced = true;
-      say(`${output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${settings.out}; listing the account`);
+      say(
+        `${output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${settings.out}; listing the account`,
+      );
     }
     if (event.type === 'file-planned') {
       if (output.json) planned.push({ path: event.file.path, bytes: event.file.expectedBytes });

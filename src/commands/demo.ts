@@ -6,6 +6,7 @@ import {
   type CommandSpec,
   commandHelp,
   helpRequested,
+  invokedAs,
   parseFlags,
   parseInteger,
   parseMediaTypes,
@@ -41,17 +42,6 @@ export const DEMO_ACCOUNT = {
   cdnBytesPerSecond: 3_000_000,
   listLatencyMs: 150,
 };
-
-/**
- * How the user started this program, so the hints can be pasted as they are: `node dist/cli.js` in a checkout,
- * `runway-backup` when installed (npm link, npm i -g, npx), where the script is reached through the bin link.
- */
-export function invokedAs(script: string | undefined, cwd: string): string {
-  if (script === undefined || path.basename(script) !== 'cli.js') return 'runway-backup';
-  const relative = path.relative(cwd, script);
-  const shown = relative.startsWith('..') || path.isAbsolute(relative) ? script : relative;
-  return `node ${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
-}
 
 /** What to try after the demo, in commands that work where the user is. */
 export function demoHints(command: string, out: string, cwd: string): string[] {

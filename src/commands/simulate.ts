@@ -6,6 +6,7 @@ import {
   type CommandSpec,
   commandHelp,
   helpRequested,
+  invokedAs,
   parseFlags,
   parseInteger,
   SHARED_FLAGS,
@@ -64,7 +65,7 @@ export async function runSimulate(argv: string[]): Promise<number> {
   process.stdout.write(
     values.quiet
       ? `${exportLine}\n`
-      : `Simulator listening. In another terminal:\n  ${exportLine}\n  runway-backup list\n`,
+      : `Simulator listening. In another terminal:\n  ${exportLine}\n  ${invokedAs(process.argv[1], process.cwd())} list\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
