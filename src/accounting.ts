@@ -69,7 +69,7 @@ export interface BackupSummary {
   /** Windows the API could not list to the end: more assets may exist than were seen. */
   cappedWindows: { account: string | undefined; window: WindowName; seen: number }[];
   /** Walks cut short by the request budget (heavy drift): the listing is incomplete, not the account. */
-  incompleteWindows: { account: string | undefined; window: WindowName; requests: number }[];
+  incompleteWindows: { account: string | undefined; window: WindowName; seen: number; requests: number }[];
   /** Accounts whose listing the API refused; the others were backed up. */
   failedAccounts: { account: string | undefined; code: string; reason: string }[];
   /** Requests to the API (listing pages and single-asset lookups), retries included. */
@@ -135,8 +135,8 @@ export class Accounting {
       s.cappedWindows.push({ account, window: event.window, seen: event.seen });
     } else if (event.type === 'skipped') {
       s.skippedItems.push({ account, assetId: event.item.assetId, reason: event.item.reason });
-    } else if (event.type === 'request-limit') {
-      s.incompleteWindows.push({ account, window: event.window, requests: event.requests });
+    } else if (event.type === 'incomplete') {
+      s.incompleteWindows.push({ account, window: event.window, seen: event.seen, requests: event.requests });
     }
     this.#emit({ type: 'listing', account, event });
   }

@@ -10,6 +10,7 @@ import { createLanes } from './lanes.js';
 import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { Manifest } from './manifest.js';
+import { checkOutFolder } from './out-folder.js';
 import { iterateAssets } from './paginate.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { createRelister, isGone, type Relister } from './refresh.js';
@@ -92,17 +93,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 
   if (!o.dryRun) {
     try {
+      await checkOutFolder(out);
       await ensureDir(out);
       await fs.access(out, fs.constants.W_OK);
     } catch (error) {
       if (!options.client) client.close();
+      if (error instanceof UsageError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        code === 'EEXIST'
-          ? `${out} is a file, not a folder; choose another --out`
-          : `Cannot write to the output folder ${out}: ${code}`,
-        { cause: error },
-      );
+      throw new UsageError(`Cannot write to the output folder ${out}: ${code}`, { cause: error });
     }
   }
   let release: () => Promise<void> = async () => {};

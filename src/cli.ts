@@ -2,31 +2,40 @@
 // The small young generation suits a streaming tool whose garbage is short-lived chunk buffers: peak memory of
 // a large backup drops by about 12 MiB at no measurable cost in speed (bench/RESULTS.md).
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RunwayBackupError, UsageError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export const HELP = `runway-backup: back up a RunwayML account's media through useapi.net, resumably.
 
 Usage:
-  runway-backup backup  [--out DIR] [--email E]... [--media-type video,image,audio] [--concurrency N]
-                        [--no-previews] [--metadata] [--dry-run] [--config FILE] [--base-url URL]
-                        [--retries N] [--json] [--quiet]
-  runway-backup list    [--email E] [--media-type T] [--json] [--base-url URL] [--retries N]
-  runway-backup verify  [--out DIR] [--quick] [--json]
-  runway-backup gallery [--out DIR] [--open]
-  runway-backup status  [--out DIR] [--json]
-  runway-backup demo    [--out DIR]
-  runway-backup simulate [--port N] [--assets N]
+  runway-backup backup   [--out DIR] [--email E]... [--media-type video,image,audio] [--concurrency auto|N]
+                         [--no-previews] [--metadata] [--dry-run] [--no-gallery] [--config FILE]
+                         [--base-url URL] [--retries N] [--timeout SECONDS] [--json] [-q]
+  runway-backup list     [--email E] [--media-type T] [--config FILE] [--base-url URL] [--retries N]
+                         [--timeout SECONDS] [--json] [-q]
+  runway-backup verify   [--out DIR] [--quick] [--config FILE] [--json] [-q]
+  runway-backup gallery  [--out DIR] [--open]
+  runway-backup status   [--out DIR] [--json]
+  runway-backup demo     [--out DIR] [--media-type T] [--concurrency auto|N] [--no-previews] [--metadata]
+                         [--json] [-q]
+  runway-backup simulate [--port N] [--assets N] [--latency MS] [--seed N] [--url-ttl SECONDS]
+                         [--hostile-names] [--file-size BYTES] [--media-mix MIX] [--cdn-first-byte MS]
+                         [--cdn-connection-rate RATE] [--cdn-link-rate RATE] [--cdn-base-url URL]
+                         [--no-validators] [-q]
 
+Every option of a command: runway-backup <command> --help.
 The token comes from the environment variable USEAPI_TOKEN; the base URL from --base-url or USEAPI_BASE_URL.
-Exit codes: 0 done, 1 some files failed, 2 bad usage or config, 3 the API refused, 4 the API could not be
-reached or answered garbage, 130 interrupted.`;
+Exit codes: 0 done, 1 some files failed or a listing was cut short, 2 bad usage or config, 3 the API refused,
+4 the API could not be reached or answered garbage, 130 interrupted.`;
 
 function version(): string {
-  const file = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'package.json');
+  // fileURLToPath, not URL.pathname: an install path with spaces or non-ASCII letters is percent-encoded there.
+  const file = fileURLToPath(new URL('../package.json', import.meta.url));
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
+
+const COMMANDS = new Set(['backup', 'list', 'verify', 'demo', 'simulate']);
 
 // Commands are imported when chosen: `list` need not load the simulator, nor `--help` got.
 /** Exit code of a finished command; thrown errors are mapped in `main`. */
@@ -49,10 +58,14 @@ async function run(argv: string[]): Promise<number> {
       return (await import('./commands/demo.js')).runDemo(rest);
     case 'simulate':
       return (await import('./commands/simulate.js')).runSimulate(rest);
+    case 'help':
+      // `runway-backup help backup` is `runway-backup backup --help`.
+      if (rest[0] !== undefined && COMMANDS.has(rest[0])) return run([rest[0], '--help']);
+      process.stdout.write(`${HELP}\n`);
+      return EXIT.ok;
     case undefined:
     case '-h':
     case '--help':
-    case 'help':
       process.stdout.write(`${HELP}\n`);
       return command === undefined ? EXIT.usage : EXIT.ok;
     case '-v':
@@ -72,9 +85,12 @@ function errorLine(error: unknown): string {
 }
 
 async function main(): Promise<void> {
-  // `runway-backup list | head` closes stdout early: that is the reader's choice, not an error.
+  // `runway-backup list | head` closes stdout early: that is the reader's choice, not an error. Any other write
+  // error (a full disk behind `> file`, /dev/full) means the output is lost: say so and fail.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`runway-backup: cannot write to standard output: ${error.code ?? error.message}\n`);
+    process.exit(EXIT.someFailed);
   });
   // parseArgs-style errors from inside commands are turned into UsageError there; anything escaping is one line.
   try {

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from './types.js';
@@ -16,6 +17,16 @@ export interface FileConfig {
   baseUrl?: string;
   retries?: number;
   timeoutSeconds?: number;
+}
+
+/**
+ * `~` and `~/…` mean the home folder, as in a shell: a config file's `"out": "~/runway"` (and `--out=~/runway`,
+ * which shells leave alone) must not create a folder literally named `~`.
+ */
+export function expandHome(folder: string, home: string = os.homedir()): string {
+  if (folder === '~') return home;
+  if (folder.startsWith('~/') || folder.startsWith(`~${path.sep}`)) return path.join(home, folder.slice(2));
+  return folder;
 }
 
 /** Loose on purpose: useapi.net decides what an account email is; we only refuse what would be a path. */
@@ -92,6 +103,8 @@ export async function loadConfigFile(file: string): Promise<FileConfig> {
     if (problem) throw new ConfigError(`Config file ${file}: \`${key}\` must be ${problem}`);
     config[key] = value;
   }
-  if (typeof config.out === 'string') config.out = path.resolve(path.dirname(path.resolve(file)), config.out);
+  if (typeof config.out === 'string') {
+    config.out = path.resolve(path.dirname(path.resolve(file)), expandHome(config.out));
+  }
   return config as FileConfig;
 }

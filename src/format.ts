@@ -29,3 +29,8 @@ export function truncate(text: string, width: number): string {
 export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
 }
+
+/** `1 file`, `2 files`, `0 files`; `plural(1, 'entry', 'entries')` for irregular words. */
+export function plural(count: number, word: string, many = `${word}s`): string {
+  return `${count} ${count === 1 ? word : many}`;
+}

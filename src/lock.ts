@@ -1,8 +1,25 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from './errors.js';
 
-const LOCK_NAME = '.runway-backup.lock';
+/** The lock file in the output folder (README, "Files in the output folder"). */
+export const LOCK_NAME = '.runway-backup.lock';
+/** Held only while a stale lock is being replaced, so that two runs cannot both replace it. */
+const BREAK_NAME = `${LOCK_NAME}.break`;
+/** A break lock older than this was left by a run killed in the middle of a takeover. */
+const BREAK_STALE_MS = 10_000;
+
+interface Holder {
+  pid: number;
+  host: string;
+  /** Unique per acquisition: tells this lock from an older one of a process that had the same pid. */
+  token: string;
+}
+
+/** Locks held by this process, by absolute folder: a second acquire in the same process is refused. */
+const heldHere = new Map<string, string>();
 
 function alive(pid: number): boolean {
   try {
@@ -13,38 +30,113 @@ function alive(pid: number): boolean {
   }
 }
 
+function parse(text: string): Holder | undefined {
+  // Line 1 the pid (all that older versions wrote), line 2 the host, line 3 the token.
+  const [pidLine, host = '', token = ''] = text.split('\n');
+  const pid = Number.parseInt(pidLine ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? { pid, host, token } : undefined;
+}
+
+async function readHolder(file: string): Promise<{ text: string; holder: Holder | undefined } | undefined> {
+  try {
+    const text = await fs.readFile(file, 'utf8');
+    return { text, holder: parse(text) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Whether the process named in a lock may still be writing. A lock of another host is assumed live. */
+function isLive(holder: Holder | undefined, out: string): boolean {
+  if (holder === undefined) return false;
+  if (holder.host !== '' && holder.host !== os.hostname()) return true;
+  if (holder.pid === process.pid) return heldHere.get(out) === holder.token;
+  return alive(holder.pid);
+}
+
+/**
+ * Creates `file` holding `content`, or fails with EEXIST, atomically: the content is written to a unique temp file
+ * first and hard-linked to its name, so no reader ever sees the lock file empty or half written.
+ */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await fs.writeFile(temp, content, { flag: 'wx' });
+  try {
+    await fs.link(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}
+
+/**
+ * Removes a stale lock, if it is still the one judged stale (`staleText`). Only one process at a time may do
+ * this, under the break lock: without it, two runs that both saw the same stale lock could each remove it, and
+ * the slower one would remove the fresh lock the faster one had just taken.
+ */
+async function breakStale(out: string, file: string, staleText: string): Promise<void> {
+  const breakFile = path.join(out, BREAK_NAME);
+  if (!(await createExclusive(breakFile, `${process.pid}\n`))) {
+    // Another run is taking over right now; a break lock left by a crash is cleared after a while.
+    const stat = await fs.stat(breakFile).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > BREAK_STALE_MS) await fs.rm(breakFile, { force: true });
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+    return;
+  }
+  try {
+    const current = await readHolder(file);
+    if (current?.text === staleText) await fs.rm(file, { force: true });
+  } finally {
+    await fs.rm(breakFile, { force: true });
+  }
+}
+
 /**
  * Takes `<out>/.runway-backup.lock` so two runs never write the same folder at once (they would race on `.part`
- * files and the manifest). A lock left by a process that no longer exists (kill -9) is taken over.
+ * files and the manifest). A lock left by a process that no longer exists (kill -9) is taken over; when several
+ * runs try that at once, exactly one wins. A second acquire of the same folder in the same process is refused.
+ * The returned function removes the lock, and only if it is still this acquisition's own.
  */
 export async function acquireLock(out: string): Promise<() => Promise<void>> {
-  const file = path.join(out, LOCK_NAME);
-  for (let tries = 0; tries < 3; tries++) {
-    try {
-      await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return async () => {
-        await fs.rm(file, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number.parseInt(await fs.readFile(file, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UsageError(
-          `Another runway-backup (pid ${pid}) is writing to ${out}; wait for it or stop it`,
-        );
-      }
-      await fs.rm(file, { force: true });
+  const folder = path.resolve(out);
+  const file = path.join(folder, LOCK_NAME);
+  const token = randomBytes(12).toString('hex');
+  const content = `${process.pid}\n${os.hostname()}\n${token}\n`;
+  for (let tries = 0; tries < 50; tries++) {
+    if (heldHere.has(folder)) {
+      throw new UsageError(`This process is already writing to ${folder}; one run per folder at a time`);
     }
+    if (await createExclusive(file, content)) {
+      heldHere.set(folder, token);
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        if (heldHere.get(folder) === token) heldHere.delete(folder);
+        const current = await readHolder(file);
+        if (current?.holder?.token === token) await fs.rm(file, { force: true });
+      };
+    }
+    const current = await readHolder(file);
+    if (current === undefined) continue; // released between our attempt and the read: try again
+    if (isLive(current.holder, folder)) {
+      const pid = current.holder?.pid;
+      throw new UsageError(
+        `Another runway-backup (pid ${pid}) is writing to ${folder}; wait for it or stop it`,
+      );
+    }
+    await breakStale(folder, file, current.text);
   }
   throw new UsageError(`Cannot take the lock ${file}`);
 }
 
-/**
- * The live process holding `<out>/.runway-backup.lock`, or undefined when nobody does (no lock, or one left by a
- * process that no longer exists).
- */
+/** The live process holding `<out>`'s lock, or undefined when nobody holds it (or its holder is gone). */
 export async function readLockHolder(out: string): Promise<{ pid: number } | undefined> {
-  const text = await fs.readFile(path.join(out, LOCK_NAME), 'utf8').catch(() => '');
-  const pid = Number.parseInt(text, 10);
-  return Number.isInteger(pid) && pid > 0 && alive(pid) ? { pid } : undefined;
+  const folder = path.resolve(out);
+  const current = await readHolder(path.join(folder, LOCK_NAME)).catch(() => undefined);
+  return current?.holder && isLive(current.holder, folder) ? { pid: current.holder.pid } : undefined;
 }

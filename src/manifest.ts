@@ -8,7 +8,11 @@ export const MANIFEST_VERSION = 1;
 
 export type FileRole = 'main' | 'preview';
 
-/** One file of an asset that is on disk, verified and renamed to its final name. */
+/**
+ * One file of an asset. `done`: on disk, verified and renamed to its final name. `missing`: it was done, then a
+ * check (`verify`, or a backup finding the wrong size) found it missing or damaged; the record is kept so that the
+ * file stays wanted, and is reported, until a backup fetches it again.
+ */
 export interface ManifestFile {
   role: FileRole;
   /** 0 for the main file, 1.. for previews. */
@@ -17,8 +21,10 @@ export interface ManifestFile {
   path: string;
   bytes: number;
   sha256: string;
-  status: 'done';
+  status: 'done' | 'missing';
   completedAt: string;
+  /** When a check found the file missing or damaged (status `missing`). */
+  missingSince?: string | undefined;
 }
 
 export interface ManifestAsset {
@@ -96,7 +102,7 @@ type JournalOp =
   | { op: 'asset'; entry: Omit<ManifestAsset, 'files'> }
   | { op: 'file'; assetId: string; file: ManifestFile }
   | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
-  | { op: 'demote'; assetId: string; role: FileRole; index: number }
+  | { op: 'demote'; assetId: string; role: FileRole; index: number; at?: string | undefined }
   | { op: 'partial'; assetId: string; key: string; state?: PartialState };
 
 export const JOURNAL_NAME = 'manifest.journal';
@@ -268,10 +274,10 @@ export class Manifest {
     return this.#record({ op: 'partial', assetId, key, ...(state ? { state } : {}) });
   }
 
-  /** Forgets one file (found missing or corrupt) so that the next backup fetches it again. */
+  /** Marks one file as found missing or corrupt: it stays recorded as wanted until a backup fetches it again. */
   demoteFile(assetId: string, role: FileRole, index: number): Promise<void> {
     if (!this.get(assetId)) return Promise.resolve();
-    return this.#record({ op: 'demote', assetId, role, index });
+    return this.#record({ op: 'demote', assetId, role, index, at: new Date().toISOString() });
   }
 
   #record(op: JournalOp): Promise<void> {
@@ -454,11 +460,18 @@ function apply(data: ManifestData, op: JournalOp): boolean {
       entry.status = op.status;
       if (op.sidecar !== undefined) entry.sidecar = op.sidecar;
       return true;
-    case 'demote':
+    case 'demote': {
       if (!entry) return false;
-      entry.files = entry.files.filter((f) => !(f.role === op.role && f.index === op.index));
+      // Kept, not dropped: a forgotten file would let the next `verify` call the backup healthy.
+      const at = typeof op.at === 'string' ? op.at : undefined;
+      entry.files = entry.files.map((f) =>
+        f.role === op.role && f.index === op.index && f.status !== 'missing'
+          ? { ...f, status: 'missing', missingSince: at ?? f.completedAt }
+          : f,
+      );
       entry.status = 'partial';
       return true;
+    }
     default:
       return false;
   }

@@ -14,7 +14,12 @@ export type ListingEvent =
   | { type: 'skipped'; window: WindowName; offset: number; item: SkippedItem }
   | { type: 'drift'; window: WindowName; offset: number; reread: number }
   | { type: 'capped'; window: WindowName; seen: number; splitting: boolean }
-  | { type: 'request-limit'; window: WindowName; requests: number };
+  | { type: 'request-limit'; window: WindowName; requests: number }
+  /**
+   * The window's walk was cut short (the request budget ran out, while walking or re-reading after drift): assets
+   * of this window may be missing from what was yielded. `seen`: items of this window that were listed.
+   */
+  | { type: 'incomplete'; window: WindowName; seen: number; requests: number };
 
 export interface IterateOptions {
   /** The account, required by the API when several are configured. */
@@ -34,7 +39,7 @@ export interface IterateOptions {
   /** Walk one window per media type when the unfiltered window is capped. @default true */
   splitWhenCapped?: boolean | undefined;
   signal?: AbortSignal | undefined;
-  /** Reports pages, skipped items, drift and capped windows as they happen. */
+  /** Reports pages, skipped items, drift, capped windows and walks cut short (`incomplete`) as they happen. */
   onEvent?: ((event: ListingEvent) => void) | undefined;
 }
 
@@ -169,6 +174,8 @@ interface WalkResult {
   capped: boolean;
   /** Items of this window, new or not. */
   count: number;
+  /** The request budget ran out before the window was read to its end (or a drift re-read was cut). */
+  incomplete: boolean;
 }
 
 async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGenerator<Asset, WalkResult> {
@@ -212,13 +219,21 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
 
   let anchor: string | undefined;
   let anchorPage: (string | undefined)[] = [];
+  // Set when a drift re-read could not be finished for lack of budget: items may have slipped past.
+  let cut = false;
+  const result = (capped: boolean, incomplete: boolean): WalkResult => {
+    if (incomplete) {
+      onEvent?.({ type: 'incomplete', window, seen: windowIds.size, requests: budget.requests });
+    }
+    return { capped, count: windowIds.size, incomplete };
+  };
   request();
   try {
     for (;;) {
       const head = inFlight.shift();
       if (head?.page === undefined) {
         onEvent?.({ type: 'request-limit', window, requests: budget.requests });
-        return { capped: false, count: windowIds.size };
+        return result(false, true);
       }
       const { offset } = head;
       const page = await head.page;
@@ -236,7 +251,10 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
           back = Math.max(0, back - (pageSize - 1));
           // Awaited at once, so the walk's own signal is enough to cancel it.
           const reread = fetchPage(back, signal);
-          if (reread === undefined) break;
+          if (reread === undefined) {
+            cut = true;
+            break;
+          }
           const earlier = await reread;
           count += yield* fresh(earlier, back);
           if (earlier.rawIds.some((id) => id !== undefined && previous.has(id))) break;
@@ -245,8 +263,8 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
       }
       const count = yield* fresh(page, offset);
       onEvent?.({ type: 'page', window, offset, rawCount: page.rawCount, fresh: count });
-      if (!full) return { capped: false, count: windowIds.size };
-      if (offset >= MAX_OFFSET) return { capped: true, count: windowIds.size };
+      if (!full) return result(false, cut);
+      if (offset >= MAX_OFFSET) return result(true, cut);
       anchor = page.rawIds.at(-1);
       anchorPage = page.rawIds;
     }

@@ -66,7 +66,8 @@ export function planFiles(
 /** Bytes on disk when the manifest records the file done and the disk confirms the exact size; else undefined. */
 export async function isDone(manifest: Manifest, job: FileJob, out: string): Promise<number | undefined> {
   const record = manifest.doneFile(job.assetId, job.role, job.index);
-  if (!record) return undefined;
+  // A record a check marked `missing` is wanted, whatever stands at its path now.
+  if (record?.status !== 'done') return undefined;
   try {
     const stat = await fs.stat(resolveInside(out, record.path));
     return stat.isFile() && stat.size === record.bytes ? record.bytes : undefined;
@@ -85,7 +86,8 @@ export async function setAsideDamaged(
   out: string,
 ): Promise<string | undefined> {
   const record = manifest.doneFile(job.assetId, job.role, job.index);
-  if (!record) return undefined;
+  // Already marked missing (by `verify`, which moved a damaged copy aside itself): nothing to move here.
+  if (record?.status !== 'done') return undefined;
   await manifest.demoteFile(job.assetId, job.role, job.index);
   const file = resolveInside(out, record.path);
   if ((await fileSize(file)) === undefined) return undefined;

@@ -1,6 +1,7 @@
 import type cliProgress from 'cli-progress';
+import type { RetryInfo } from './api/client.js';
 import type { BackupEvent, FileJob } from './backup.js';
-import { formatBytes, formatDuration, printable, truncate } from './format.js';
+import { formatBytes, formatDuration, plural, printable, truncate } from './format.js';
 
 export interface ProgressOptions {
   /** Where to draw; the CLI passes process.stderr. */
@@ -25,8 +26,23 @@ interface Totals {
   done: number;
   skipped: number;
   failed: number;
+  /** Files of assets deleted on Runway before they could be fetched. */
+  gone: number;
   bytes: number;
   started: number;
+  /** Parallel transfers, once `--concurrency auto` has said. */
+  lanes?: number | undefined;
+}
+
+/**
+ * The line for a retry of an API request, or undefined for a single quick one (a blip is not news; persistent
+ * trouble is announced within a second or two instead of after the last attempt).
+ */
+export function retryNotice(info: RetryInfo, retries: number): string | undefined {
+  if (info.attempt < 2 && info.delayMs < 1000) return undefined;
+  const seconds = info.delayMs / 1000;
+  const wait = seconds < 10 ? seconds.toFixed(1) : String(Math.round(seconds));
+  return `API request failed (${info.reason}); retrying in ${wait}s (attempt ${info.attempt + 1}/${retries + 1})`;
 }
 
 /**
@@ -35,9 +51,22 @@ interface Totals {
  */
 export async function createProgress(options: ProgressOptions): Promise<ProgressReporter> {
   const { stream, tty, quiet, intervalMs = 5000 } = options;
-  const totals: Totals = { files: 0, done: 0, skipped: 0, failed: 0, bytes: 0, started: Date.now() };
-  const active = new Map<FileJob, { bytes: number; bar: cliProgress.SingleBar | undefined }>();
-  const rate = createRate();
+  const totals: Totals = {
+    files: 0,
+    done: 0,
+    skipped: 0,
+    failed: 0,
+    gone: 0,
+    bytes: 0,
+    started: Date.now(),
+  };
+  const active = new Map<
+    FileJob,
+    { bytes: number; total: number | undefined; bar: cliProgress.SingleBar | undefined }
+  >();
+  // Files of each asset not finished yet: a deleted asset ends all of its remaining files at once.
+  const remaining = new Map<string, number>();
+  const rate = createRate(totals.started);
 
   const write = (line: string): void => {
     stream.write(`${line}\n`);
@@ -45,11 +74,22 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
   const summaryLine = (): string => {
     const elapsed = (Date.now() - totals.started) / 1000;
     const perSecond = rate.perSecond(totals.bytes);
-    const finished = totals.done + totals.skipped + totals.failed;
+    const finished = totals.done + totals.skipped + totals.failed + totals.gone;
     const left = totals.files - finished;
-    const eta =
-      perSecond > 0 && left > 0 && totals.done > 0 ? (elapsed / Math.max(1, totals.done)) * left : Number.NaN;
-    return `${finished}/${totals.files} files | ${formatBytes(totals.bytes)} | ${formatBytes(perSecond)}/s | ETA ${formatDuration(eta)}${totals.failed ? ` | ${totals.failed} failed` : ''}`;
+    let eta = Number.NaN;
+    if (perSecond > 0 && left > 0) {
+      if (totals.done > 0) eta = (elapsed / totals.done) * left;
+      else {
+        // Nothing finished yet (one large file, say): estimate from the sizes the transfers announced.
+        const sized = [...active.values()].filter((s) => s.total !== undefined);
+        if (sized.length > 0) {
+          const average = sized.reduce((sum, s) => sum + (s.total ?? 0), 0) / sized.length;
+          const inFlight = sized.reduce((sum, s) => sum + Math.max(0, (s.total ?? 0) - s.bytes), 0);
+          eta = (inFlight + Math.max(0, left - sized.length) * average) / perSecond;
+        }
+      }
+    }
+    return `${finished}/${plural(totals.files, 'file')} | ${formatBytes(totals.bytes)} | ${formatBytes(perSecond)}/s | ETA ${formatDuration(eta)}${totals.failed ? ` | ${totals.failed} failed` : ''}${totals.gone ? ` | ${totals.gone} gone` : ''}${totals.lanes ? ` | ${totals.lanes} lanes` : ''}`;
   };
 
   if (quiet) {
@@ -63,16 +103,25 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
   }
 
   if (!tty) {
-    const timer = setInterval(() => write(summaryLine()), intervalMs);
+    // A line as soon as bytes flow, then one per interval, and a last one at the end: even a run of a few seconds
+    // leaves a trace in a log, and a slow start is not mistaken for a hang.
+    let flowing = false;
+    const line = (): void => write(summaryLine());
+    const timer = setInterval(line, intervalMs);
     timer.unref();
     return {
       onEvent(event) {
         count(event);
         if (event.type === 'file-failed') write(`failed: ${printable(event.file.path)}: ${event.reason}`);
+        if (event.type === 'file-bytes' && !flowing) {
+          flowing = true;
+          line();
+        }
       },
       log: write,
       stop() {
         clearInterval(timer);
+        if (totals.files > 0) line();
       },
     };
   }
@@ -106,14 +155,28 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
     }
   }
 
+  function settle(file: FileJob, files: number): void {
+    const state = active.get(file);
+    if (state?.bar) multibar.remove(state.bar);
+    active.delete(file);
+    const left = (remaining.get(file.assetId) ?? files) - files;
+    if (left > 0) remaining.set(file.assetId, left);
+    else remaining.delete(file.assetId);
+  }
+
   function count(event: BackupEvent): void {
     switch (event.type) {
+      case 'lanes':
+        totals.lanes = event.lanes;
+        break;
       case 'asset':
         totals.files += event.files;
+        remaining.set(event.asset.assetId, (remaining.get(event.asset.assetId) ?? 0) + event.files);
         break;
       case 'file-start':
         active.set(event.file, {
           bytes: 0,
+          total: event.file.expectedBytes,
           bar: tty
             ? multibar.create(event.file.expectedBytes ?? 1, 0, {
                 name: truncate(printable(event.file.path.split('/').pop() ?? ''), 48),
@@ -125,7 +188,10 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
         const state = active.get(event.file);
         if (state) {
           state.bytes = event.offset;
-          if (event.total !== undefined) state.bar?.setTotal(event.total);
+          if (event.total !== undefined) {
+            state.total = event.total;
+            state.bar?.setTotal(event.total);
+          }
         }
         break;
       }
@@ -139,14 +205,20 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
       case 'file-failed': {
         if (event.type === 'file-done') totals.done++;
         else totals.failed++;
-        const state = active.get(event.file);
-        if (state?.bar) multibar.remove(state.bar);
-        active.delete(event.file);
+        settle(event.file, 1);
         break;
       }
       case 'file-skipped':
         totals.skipped++;
+        settle(event.file, 1);
         break;
+      case 'file-gone': {
+        // The asset was deleted on Runway: its files not started yet will never be, so they end here too.
+        const left = Math.max(1, remaining.get(event.file.assetId) ?? 1);
+        totals.gone += left;
+        settle(event.file, left);
+        break;
+      }
       default:
         break;
     }
@@ -169,17 +241,21 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
   };
 }
 
-/** Bytes per second over the last few seconds, so the rate follows the present, not the run's average. */
-function createRate(): { perSecond(total: number): number } {
-  const samples: { at: number; total: number }[] = [];
+/**
+ * Bytes per second over the last few seconds, so the rate follows the present, not the run's average. Seeded with
+ * the start of the run, so the first reading is already a rate (not 0 B/s after megabytes have moved).
+ */
+function createRate(started: number): { perSecond(total: number): number } {
+  const samples: { at: number; total: number }[] = [{ at: started, total: 0 }];
   return {
     perSecond(total) {
       const now = Date.now();
       samples.push({ at: now, total });
-      while (samples.length > 2 && now - samples[0]!.at > 5000) samples.shift();
+      // Keep one sample at least 5 s old as the base, once there is one.
+      while (samples.length > 2 && now - samples[1]!.at >= 5000) samples.shift();
       const first = samples[0]!;
       const seconds = (now - first.at) / 1000;
-      return seconds > 0.2 ? (total - first.total) / seconds : 0;
+      return (total - first.total) / Math.max(seconds, 0.2);
     },
   };
 }

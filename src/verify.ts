@@ -4,15 +4,19 @@ import path from 'node:path';
 import { AbortError, UsageError } from './errors.js';
 import { fileSize, setAside } from './fsutil.js';
 import { resolveInside } from './layout.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, LOCK_NAME } from './lock.js';
 import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from './manifest.js';
+import { checkOutFolder } from './out-folder.js';
 
 export interface VerifyOptions {
   /** The backup folder. */
   out: string;
   /** Check presence and size only, not sha256. @default false */
   quick?: boolean | undefined;
-  /** Demote missing/corrupt files in the manifest and move corrupt ones aside, so the next backup fetches them. @default true */
+  /**
+   * Mark missing/corrupt files as wanted in the manifest and move corrupt ones aside, so the next backup fetches
+   * them (and every later `verify` reports them until it has). @default true
+   */
   repair?: boolean | undefined;
   signal?: AbortSignal | undefined;
   /** Called after each file is checked. */
@@ -32,8 +36,18 @@ export interface VerifyReport {
   /** Files the manifest records. */
   checked: number;
   ok: number;
+  /** Recorded as done, not on disk: found by this run. */
   missing: VerifyProblem[];
+  /** Recorded as done, wrong size or sha256: found by this run (and moved aside when repairing). */
   corrupt: VerifyProblem[];
+  /** Found missing or corrupt by an earlier check and not fetched again since: still wanted. */
+  wanted: VerifyProblem[];
+  /** missing + corrupt + wanted: the files the next `backup` must fetch. */
+  needFetching: number;
+  /** True only when every recorded file is present and intact and no download is unfinished. */
+  healthy: boolean;
+  /** Copies this tool moved aside (`.damaged-N`, `.conflict-N`) beside a recorded file (relative paths). */
+  setAside: string[];
   /** Files in the folder that the manifest does not know (relative paths). */
   untracked: string[];
   /** Leftover `.part` files of interrupted downloads (relative paths). */
@@ -42,7 +56,13 @@ export interface VerifyReport {
   quick: boolean;
 }
 
-const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, '.runway-backup.lock']);
+const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, LOCK_NAME]);
+
+/** `<stem>.damaged-N.<ext>` or `<stem>.conflict-N.<ext>`: the path of the file it was moved away from, if so. */
+function setAsideOf(file: string): string | undefined {
+  const match = /^(.*)\.(?:damaged|conflict)-\d+(\.[^./]*)?$/.exec(file);
+  return match ? `${match[1]}${match[2] ?? ''}` : undefined;
+}
 
 async function sha256(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
@@ -71,6 +91,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
   const out = path.resolve(options.out);
   const quick = options.quick ?? false;
   const repair = options.repair ?? true;
+  await checkOutFolder(out);
   if ((await fileSize(path.join(out, MANIFEST_NAME))) === undefined) {
     try {
       await fs.access(path.join(out, JOURNAL_NAME));
@@ -91,6 +112,10 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     ok: 0,
     missing: [],
     corrupt: [],
+    wanted: [],
+    needFetching: 0,
+    healthy: false,
+    setAside: [],
     untracked: [],
     partials: [],
     bytesHashed: 0,
@@ -108,6 +133,27 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       report.checked++;
       const absolute = resolveInside(out, file.path);
       const size = await fileSize(absolute);
+      if (file.status === 'missing') {
+        // Put back by hand since, byte for byte: recorded as done again. Anything less stays wanted.
+        const restored =
+          !quick && size === file.bytes && (await sha256(absolute, options.signal)) === file.sha256;
+        if (restored) report.bytesHashed += size;
+        if (restored && repair) {
+          const { missingSince: _since, ...rest } = file;
+          manifest.recordFile(entry.assetId, { ...rest, status: 'done' });
+        }
+        if (restored) report.ok++;
+        else {
+          const since = file.missingSince ? ` since ${file.missingSince.slice(0, 10)}` : '';
+          report.wanted.push({
+            assetId: entry.assetId,
+            path: file.path,
+            reason: `found missing or damaged${since}, not fetched again yet`,
+          });
+        }
+        options.onFile?.(report.checked, records.length);
+        continue;
+      }
       let reason: string | undefined;
       if (size === undefined) {
         report.missing.push({ assetId: entry.assetId, path: file.path, reason: 'missing' });
@@ -137,11 +183,17 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     for (const file of await walk(out)) {
       if (OWN_FILES.has(file) || known.has(file) || file.endsWith('.part.json')) continue;
       if (path.basename(file).startsWith('.manifest.json.')) continue; // temp file of an interrupted rewrite
+      if (path.basename(file).startsWith(`${LOCK_NAME}.`)) continue; // a takeover's temp or break file
+      const original = setAsideOf(file);
       if (file.endsWith('.part')) report.partials.push(file);
+      else if (original !== undefined && known.has(original)) report.setAside.push(file);
       else report.untracked.push(file);
     }
     report.untracked.sort();
     report.partials.sort();
+    report.setAside.sort();
+    report.needFetching = report.missing.length + report.corrupt.length + report.wanted.length;
+    report.healthy = report.needFetching === 0 && report.partials.length === 0;
     if (repair) await manifest.flush();
   } finally {
     manifest.close();

@@ -52,7 +52,7 @@ describe('bad flags and config files (built CLI)', () => {
     [['backup', '--base-url', 'http://user:pw@example.com'], /must not carry credentials/],
     [['backup', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['backup', 'extra-positional'], /Unexpected argument 'extra-positional'/],
-    [['list', '--media-type', 'video,image'], /`list --media-type` takes one type/],
+    [['list', '--media-type', 'video,gif'], /`--media-type` to be video, image, audio/],
     [['list', '--email', 'x'], /`--email`/],
     [['list', '--email', 'a@x.io,b@x.io'], /`list` lists one account at a time/],
     [['list', '--retries', 'x'], /`--retries`/],
@@ -187,7 +187,7 @@ describe('bad API answers (built CLI against a misbehaving server)', () => {
     triedInputs++;
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^0 assets, 0 B, 1 requests\n7 unusable items skipped/);
+    expect(result.stderr).toMatch(/^0 assets, 0 B, 1 request\n7 unusable items skipped/);
   });
 
   it('gigantic names are cut to a safe length and stay inside the folder', async () => {

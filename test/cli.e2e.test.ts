@@ -186,8 +186,8 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     expect(result.stderr).toMatch(/USEAPI_TOKEN/);
   });
 
-  it('an unreachable host exits 4 with one line', async () => {
-    const result = await runCli(['list', '--base-url', 'http://127.0.0.1:9'], { USEAPI_TOKEN: 'tok' });
+  it('an unreachable host exits 4 with one line (with -q: the retry notices are progress, item 11)', async () => {
+    const result = await runCli(['list', '-q', '--base-url', 'http://127.0.0.1:9'], { USEAPI_TOKEN: 'tok' });
     expect(result.code).toBe(4);
     expect(result.stderr.trim()).toBe('runway-backup: Could not reach 127.0.0.1:9: ECONNREFUSED');
   }, 60_000);

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../src/commands/settings.js';
@@ -107,5 +108,24 @@ describe('config file', () => {
       out: path.resolve('runway-backup'),
       accounts: [],
     });
+  });
+
+  it('item 9: `~` in `out` (config file or flag) is the home folder, not a folder named ~', async () => {
+    const file = await configWith('{"out": "~/runway"}');
+    expect((await loadConfigFile(file)).out).toBe(path.join(os.homedir(), 'runway'));
+    expect((await loadConfigFile(await configWith('{"out": "~"}'))).out).toBe(os.homedir());
+    // Only a leading `~/` is the home: `~user` and a `~` inside a name are names.
+    const named = await configWith('{"out": "a~/b"}');
+    expect((await loadConfigFile(named)).out).toBe(path.resolve(path.dirname(named), 'a~/b'));
+    const settings = await resolveSettings({ out: '~/elsewhere' }, { USEAPI_TOKEN: 't' });
+    expect(settings.out).toBe(path.join(os.homedir(), 'elsewhere'));
+  });
+
+  it('item 15: the idle timeout comes from --timeout (seconds), else the file, else 30 s', async () => {
+    const file = await configWith('{"timeoutSeconds": 12}');
+    const env = { USEAPI_TOKEN: 't' };
+    expect((await resolveSettings({ config: file }, env)).timeoutMs).toBe(12_000);
+    expect((await resolveSettings({ config: file, timeout: 5 }, env)).timeoutMs).toBe(5_000);
+    expect((await resolveSettings({}, env)).timeoutMs).toBe(30_000);
   });
 });

@@ -108,7 +108,10 @@ describe('disk faults', () => {
       USEAPI_BASE_URL: s.url,
     });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^runway-backup: Cannot write to the output folder .*: ENOTDIR\n$/);
+    // Item 13 of issue 11: said in words, not as ENOTDIR.
+    expect(result.stderr).toMatch(
+      /^runway-backup: Cannot use .*sub as the output folder: .*file is a file, not a folder\n$/,
+    );
     expect(s.stats.listRequests).toBe(0);
   });
 

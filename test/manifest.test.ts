@@ -68,7 +68,11 @@ describe('Manifest', () => {
     await n.demoteFile('A', 'preview', 1); // lands in a new journal, replayed after the old one
     await n.close();
     const reloaded = await Manifest.load(out);
-    expect(reloaded.get('A')?.files.map((f) => f.index)).toEqual([0]);
+    // The demoted file stays recorded as wanted (item 1 of issue 11), no longer done.
+    expect(reloaded.get('A')?.files.map((f) => [f.index, f.status])).toEqual([
+      [0, 'done'],
+      [1, 'missing'],
+    ]);
     expect(reloaded.get('A')?.status).toBe('partial');
   });
 

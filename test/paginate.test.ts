@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createClient } from '../src/api/client.js';
 import { iterateAssets, type ListingEvent } from '../src/paginate.js';
 import type { Asset, MediaType } from '../src/types.js';
+import { driftingServer } from './helpers/drifting-server.js';
 import { sim, simClient } from './helpers/sim.js';
 
 async function collect(iterable: AsyncIterable<Asset>): Promise<Asset[]> {
@@ -221,5 +223,36 @@ describe('iterateAssets over the simulator', () => {
     );
     expect(seen).toHaveLength(50 + 49 + 49);
     expect(events.some((e) => e.type === 'request-limit')).toBe(true);
+  });
+
+  it('item 2: a walk cut short by the request budget is reported as incomplete, not as a whole window', async () => {
+    const s = await sim({ assets: 500 });
+    const events: ListingEvent[] = [];
+    const seen = await collect(
+      iterateAssets(simClient(s), { maxRequests: 3, onEvent: (e) => events.push(e) }),
+    );
+    expect(seen).toHaveLength(148);
+    expect(events.filter((e) => e.type === 'incomplete')).toEqual([
+      { type: 'incomplete', window: 'all', seen: 148, requests: 3 },
+    ]);
+    // A walk that reads its window to the end says nothing of the kind.
+    const whole: ListingEvent[] = [];
+    await collect(iterateAssets(simClient(s), { onEvent: (e) => whole.push(e) }));
+    expect(whole.some((e) => e.type === 'incomplete' || e.type === 'request-limit')).toBe(false);
+  });
+
+  it('item 2: a drift re-read the budget cannot finish makes the walk incomplete too', async () => {
+    const server = await driftingServer();
+    const client = createClient({ token: 't', baseUrl: server.url, retries: 0 });
+    const events: ListingEvent[] = [];
+    try {
+      // Page 49 rereads 0 (3 requests), page 98 rereads 49 and would reread 0: the fifth request is over budget.
+      await collect(iterateAssets(client, { maxRequests: 4, lookahead: 1, onEvent: (e) => events.push(e) }));
+    } finally {
+      client.close();
+      await server.close();
+    }
+    expect(events.some((e) => e.type === 'drift')).toBe(true);
+    expect(events.filter((e) => e.type === 'incomplete')).toHaveLength(1);
   });
 });

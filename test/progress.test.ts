@@ -61,4 +61,56 @@ describe('progress', () => {
     progress.stop();
     expect(out.text()).toBe('failed: video/clip?[31m2.mp4: answered 503\n');
   });
+
+  it('item 7: an asset deleted on Runway ends its files: no orphaned count, the last line reaches N/N', async () => {
+    const out = capture();
+    const progress = await createProgress({
+      stream: out.stream,
+      tty: false,
+      quiet: false,
+      intervalMs: 60_000,
+    });
+    const asset = (id: string) => ({ assetId: id }) as never;
+    progress.onEvent({ type: 'asset', asset: asset('a1'), account: undefined, files: 1 });
+    progress.onEvent({ type: 'asset', asset: asset('a3'), account: undefined, files: 3 });
+    run(events.slice(0, 4), (e) => progress.onEvent(e)); // a1's one file done
+    progress.onEvent({ type: 'file-start', file: job(3) });
+    progress.onEvent({ type: 'file-gone', file: job(3) }); // a3 is gone: its two previews will never start
+    progress.stop();
+    expect(out.text()).toMatch(/^4\/4 files \| .* \| 3 gone$/m);
+  });
+
+  it('item 11: without a terminal, a line as soon as bytes flow (with a real rate), and a last one at stop', async () => {
+    const out = capture();
+    // An interval far longer than the test: every line seen comes from the start or the stop.
+    const progress = await createProgress({
+      stream: out.stream,
+      tty: false,
+      quiet: false,
+      intervalMs: 60_000,
+    });
+    progress.onEvent({ type: 'asset', asset: { assetId: 'a1' } as never, account: undefined, files: 1 });
+    const big = { ...job(1), expectedBytes: 20_000_000 };
+    progress.onEvent({ type: 'file-start', file: big });
+    await new Promise((r) => setTimeout(r, 300));
+    progress.onEvent({ type: 'file-size', file: big, total: 20_000_000, offset: 0 });
+    progress.onEvent({ type: 'file-bytes', file: big, bytes: 14_000_000 });
+    const first = out.text();
+    expect(first).toMatch(/^0\/1 file \| 14 MB \| [\d.]+ MB\/s \| ETA \d+s$/m);
+    progress.onEvent({ type: 'file-bytes', file: big, bytes: 6_000_000 });
+    progress.onEvent({
+      type: 'file-done',
+      file: big,
+      bytes: 20_000_000,
+      resumedFrom: 0,
+      movedAside: undefined,
+      segments: 1,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    progress.stop();
+    const lines = out.text().trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^1\/1 file \| 20 MB \| [\d.]+ MB\/s/);
+    expect(out.text()).not.toContain('0 B/s');
+  });
 });

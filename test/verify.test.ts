@@ -36,9 +36,11 @@ describe('verify', () => {
     expect(full.corrupt.map((c) => c.path)).toEqual([flipped]);
     expect(full.corrupt[0]?.reason).toMatch(/sha256/);
     expect(full.corrupt[0]?.movedTo).toMatch(/\.damaged-1\.\w+$/);
-    expect(full.untracked).toContain('notes.txt');
-    // Both set-aside copies (the truncated one from the quick run, the flipped one now) are kept.
-    expect(full.untracked.filter((u) => u.includes('.damaged-')).length).toBe(2);
+    expect(full.untracked).toEqual(['notes.txt']);
+    // Both set-aside copies (the truncated one from the quick run, the flipped one now) are kept, and reported
+    // as what they are, not as untracked files.
+    expect(full.setAside).toHaveLength(2);
+    expect(full.setAside.every((u) => u.includes('.damaged-'))).toBe(true);
     expect(full.partials).toEqual(['video/stale.mp4.part']);
 
     s.resetStats();
@@ -66,5 +68,69 @@ describe('verify', () => {
     const result = await runCli(['verify', '--out', await tempDir()]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/No backup in .*: there is no manifest.json/);
+  });
+
+  it('item 1: what verify found missing or corrupt stays wanted: every later verify says so until a backup fetches it', async () => {
+    const s = await sim({ assets: 8 });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out });
+    const [gone, flipped, cut] = Object.values((await readManifest(out)).assets).map((e) => e.files[0]!.path);
+    await fs.rm(path.join(out, gone!));
+    const bytes = await fs.readFile(path.join(out, flipped!));
+    bytes[10] = bytes[10]! ^ 0xff;
+    await fs.writeFile(path.join(out, flipped!), bytes);
+    await fs.truncate(path.join(out, cut!), 3);
+
+    const first = await runCli(['verify', '--out', out]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/3 files need fetching/);
+    for (const second of [await runCli(['verify', '--out', out]), await runCli(['verify', '--out', out])]) {
+      // The nightly verify after that: still not healthy, still naming the three files, on stdout.
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/3 files need fetching/);
+      expect(second.stdout.match(/^needs fetching: /gm)).toHaveLength(3);
+      expect(second.stdout).not.toMatch(/^untracked: /m);
+      expect(second.stdout.match(/^set aside: .*\.damaged-1\./gm)).toHaveLength(2);
+    }
+    const json = JSON.parse((await runCli(['verify', '--out', out, '--json'])).stdout);
+    expect(json.healthy).toBe(false);
+    expect(json.needFetching).toBe(3);
+    expect(json.wanted.map((w: { path: string }) => w.path).sort()).toEqual([gone, flipped, cut].sort());
+    // isDone must not take a wanted file for done: the backup fetches exactly those three.
+    const repaired = await backup({ token: s.token, baseUrl: s.url, out });
+    expect(repaired.filesDownloaded).toBe(3);
+    const after = await runCli(['verify', '--out', out, '--json']);
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ healthy: true, needFetching: 0, wanted: [] });
+  });
+
+  it('item 1: a backup that finds a recorded file damaged says so on stderr, and fetches it again', async () => {
+    const s = await sim({ assets: 3 });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out, previews: false });
+    const victim = Object.values((await readManifest(out)).assets)[0]!.files[0]!.path;
+    await fs.truncate(path.join(out, victim), 7);
+    const result = await runCli(['backup', '--out', out, '--no-previews'], {
+      USEAPI_TOKEN: s.token,
+      USEAPI_BASE_URL: s.url,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`damaged since it was backed up (wrong size): ${victim}; kept as`);
+    expect(result.stderr).toMatch(/1 file downloaded/);
+  });
+
+  it('item 13: an output folder that is a file is one line, exit 2, for verify and backup', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'a-file');
+    await fs.writeFile(file, 'x');
+    for (const args of [
+      ['verify', '--out', file],
+      ['backup', '--out', file],
+      ['backup', '--out', path.join(file, 'sub')],
+    ]) {
+      const result = await runCli(args, { USEAPI_TOKEN: 'tok', USEAPI_BASE_URL: 'http://127.0.0.1:9' });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/^runway-backup: .*a-file is a file, not a folder\n$/);
+    }
   });
 });

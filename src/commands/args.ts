@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { isEmail } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -72,4 +73,101 @@ export function parseEmails(values: string[] | undefined): string[] | undefined 
   if (bad !== undefined)
     throw new UsageError(`Expected \`--email\` to be an account email, got "${bad.slice(0, 60)}"`);
   return list;
+}
+
+/** One flag: its node:util parseArgs definition plus what `--help` says about it. */
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  /** The value's placeholder in the help (`DIR`, `N`). */
+  value?: string;
+  help: string;
+}
+
+export type FlagSpecs = Record<string, FlagSpec>;
+
+/** The options every command that has them takes in the same spelling and meaning (README, "Shared options"). */
+export const SHARED_FLAGS = {
+  out: {
+    type: 'string',
+    value: 'DIR',
+    help: 'the backup folder (default ./runway-backup; `~` is your home)',
+  },
+  email: {
+    type: 'string',
+    multiple: true,
+    value: 'E',
+    help: 'account email at useapi.net (env USEAPI_EMAIL); repeat for several accounts',
+  },
+  'media-type': {
+    type: 'string',
+    multiple: true,
+    value: 'T',
+    help: 'video, image, audio: comma-separated or repeated (default all three)',
+  },
+  config: {
+    type: 'string',
+    value: 'FILE',
+    help: 'read options from a JSON config file (README, "Config file")',
+  },
+  'base-url': {
+    type: 'string',
+    value: 'URL',
+    help: 'the API address (env USEAPI_BASE_URL; default https://api.useapi.net)',
+  },
+  retries: { type: 'string', value: 'N', help: 'retries of one request or file, 0..20 (default 5)' },
+  timeout: {
+    type: 'string',
+    value: 'SECONDS',
+    help: 'idle time before a connection counts as stalled and is retried, 1..3600 (default 30)',
+  },
+  json: { type: 'boolean', help: 'print the result as JSON on stdout' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress and no summary: only warnings and errors' },
+} as const satisfies FlagSpecs;
+
+export interface CommandSpec {
+  name: string;
+  /** One line: what the command does. */
+  summary: string;
+  flags: FlagSpecs;
+  /** Lines after the option list. */
+  notes?: string[] | undefined;
+}
+
+/** `--help` or `-h` anywhere before a `--`: the command's help wins over any other flag. */
+export function helpRequested(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** The help of one command, listing every flag it accepts (generated from the flags it parses). */
+export function commandHelp(spec: CommandSpec): string {
+  const rows = Object.entries(spec.flags).map(([name, flag]) => [
+    `${flag.short ? `-${flag.short}, ` : '    '}--${name}${flag.value ? ` ${flag.value}` : ''}`,
+    flag.help,
+  ]);
+  rows.push(['-h, --help', 'this help']);
+  const width = Math.max(...rows.map(([left]) => left!.length)) + 2;
+  return [
+    `runway-backup ${spec.name}: ${spec.summary}`,
+    '',
+    `Usage: runway-backup ${spec.name} [options]`,
+    '',
+    'Options:',
+    ...rows.map(([left, right]) => `  ${left!.padEnd(width)}${right}`),
+    ...(spec.notes ? ['', ...spec.notes] : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * How the user started this program, so the hints can be pasted as they are: `node dist/cli.js` in a checkout,
+ * `runway-backup` when installed (npm link, npm i -g, npx), where the script is reached through the bin link.
+ */
+export function invokedAs(script: string | undefined, cwd: string): string {
+  if (script === undefined || path.basename(script) !== 'cli.js') return 'runway-backup';
+  const relative = path.relative(cwd, script);
+  const shown = relative.startsWith('..') || path.isAbsolute(relative) ? script : relative;
+  return `node ${/\s/.test(shown) ? JSON.stringify(shown) : shown}`;
 }

@@ -1,46 +1,59 @@
 import { type BackupEvent, type BackupSummary, backup } from '../backup.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, formatDuration, printable } from '../format.js';
+import { formatBytes, formatDuration, plural, printable } from '../format.js';
 import { refreshGallery } from '../gallery/refresh.js';
 import { readLockHolder } from '../lock.js';
-import { createProgress } from '../progress.js';
+import { checkOutFolder } from '../out-folder.js';
+import { createProgress, retryNotice } from '../progress.js';
 import { startRunRecord } from '../run-record.js';
-import { parseConcurrency, parseFlags, parseInteger } from './args.js';
-import { type BackupSettings, resolveSettings } from './settings.js';
+import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
 
 export const BACKUP_FLAGS = {
-  out: { type: 'string' },
-  email: { type: 'string', multiple: true },
-  'media-type': { type: 'string', multiple: true },
-  concurrency: { type: 'string' },
-  'no-previews': { type: 'boolean' },
-  metadata: { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-  config: { type: 'string' },
-  'base-url': { type: 'string' },
-  retries: { type: 'string' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  'no-gallery': { type: 'boolean' },
+  out: SHARED_FLAGS.out,
+  email: SHARED_FLAGS.email,
+  'media-type': SHARED_FLAGS['media-type'],
+  concurrency: {
+    type: 'string',
+    value: 'auto|N',
+    help: 'parallel transfers: auto (grow while faster, shrink on 429/5xx) or 1..32 (default auto)',
+  },
+  'no-previews': { type: 'boolean', help: "skip each asset's preview images" },
+  metadata: {
+    type: 'boolean',
+    help: "write a JSON sidecar with the API's fields (no URLs) beside each asset",
+  },
+  'dry-run': {
+    type: 'boolean',
+    help: 'print the paths that would be downloaded (stdout); download and create nothing',
+  },
+  config: SHARED_FLAGS.config,
+  'base-url': SHARED_FLAGS['base-url'],
+  retries: SHARED_FLAGS.retries,
+  timeout: SHARED_FLAGS.timeout,
+  json: { type: 'boolean', help: 'print the summary as one JSON object on stdout' },
+  quiet: SHARED_FLAGS.quiet,
+  'no-gallery': { type: 'boolean', help: 'do not refresh <out>/index.html after the run' },
 } as const;
 
+export const BACKUP_SPEC: CommandSpec = {
+  name: 'backup',
+  summary: 'download every asset of the account that is not in the backup yet, resumably.',
+  flags: BACKUP_FLAGS,
+  notes: [
+    'The token comes from USEAPI_TOKEN. Exit codes: 0 done, 1 some files failed or the listing was cut short,',
+    '2 bad usage or config, 3 the API refused, 4 the API could not be reached, 130 interrupted.',
+  ],
+};
+
 export async function runBackup(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(commandHelp(BACKUP_SPEC));
+    return EXIT.ok;
+  }
   const { values } = parseFlags(argv, BACKUP_FLAGS);
-  const settings = await resolveSettings(
-    {
-      out: values.out,
-      email: values.email,
-      mediaType: values['media-type'],
-      concurrency: parseConcurrency(values.concurrency),
-      noPreviews: values['no-previews'],
-      metadata: values.metadata,
-      config: values.config,
-      baseUrl: values['base-url'],
-      retries: parseInteger('retries', values.retries, 0, 20),
-    },
-    process.env,
-  );
+  const settings = await resolveSettings(flagValues(values), process.env);
   return backupWithProgress(settings, {
     json: values.json ?? false,
     quiet: values.quiet ?? false,
@@ -55,10 +68,19 @@ export interface OutputOptions {
   dryRun: boolean;
   /** Refresh `<out>/index.html` after a run that changed something. @default true */
   gallery?: boolean;
+  /** Print where the backup goes before starting. @default true */
+  announce?: boolean | undefined;
+}
+
+/** A dry run's `--json` carries the list it printed as lines otherwise. */
+export interface PlannedFile {
+  path: string;
+  bytes: number | undefined;
 }
 
 /** Runs a backup with bars or lines on stderr and the summary; shared by `backup` and `demo`. */
 export async function backupWithProgress(settings: BackupSettings, output: OutputOptions): Promise<number> {
+  await checkOutFolder(settings.out);
   const stderr = process.stderr;
   const tty = Boolean(stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
   const progress = await createProgress({ stream: stderr, tty, quiet: output.quiet || output.dryRun });
@@ -68,26 +90,62 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
     if (output.dryRun) stderr.write(`${line}\n`);
     else progress.log(line);
   };
+  // What may leave a backup incomplete is said even with --quiet.
+  const warn = (line: string): void => {
+    if (output.dryRun || output.quiet) stderr.write(`${line}\n`);
+    else progress.log(line);
+  };
+  // Said when the first page of the listing has come back: a run that fails before (bad options, an API that
+  // refuses) ends with its one error line and nothing else.
+  let announced = !(output.announce ?? true);
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, say);
+  const planned: PlannedFile[] = [];
+  // Collected here from the listing events, so the CLI says it whatever the library's summary carries.
   const onEvent = (event: BackupEvent): void => {
     progress.onEvent(event);
-    if (event.type === 'file-planned' && !output.json) {
-      process.stdout.write(
-        `${event.file.path}${event.file.expectedBytes ? `\t${event.file.expectedBytes}` : ''}\n`,
+    if (!announced && event.type === 'listing') {
+      announced = true;
+      say(
+        `${output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${settings.out}; listing the account`,
       );
+    }
+    if (event.type === 'file-planned') {
+      if (output.json) planned.push({ path: event.file.path, bytes: event.file.expectedBytes });
+      else {
+        process.stdout.write(
+          `${event.file.path}${event.file.expectedBytes ? `\t${event.file.expectedBytes}` : ''}\n`,
+        );
+      }
     }
     if (event.type === 'file-done' && event.movedAside) {
       say(
         `kept a different file that stood at ${printable(event.file.path)} as ${printable(event.movedAside)}`,
       );
     }
+    if (event.type === 'file-damaged') {
+      warn(
+        `damaged since it was backed up (wrong size): ${printable(event.file.path)}; kept as ${printable(event.movedTo)}, fetching it again`,
+      );
+    }
+    if (event.type === 'retry' && event.file === undefined) {
+      const line = retryNotice(event, settings.retries);
+      if (line) say(line);
+    }
     if (event.type === 'listing' && event.event.type === 'capped') {
       const e = event.event;
-      say(
-        e.splitting
-          ? `the API lists at most 1,050 assets at once; ${e.seen} seen, walking each media type separately`
-          : `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,
+      if (e.splitting) {
+        say(`the API lists at most 1,050 assets at once; ${e.seen} seen, walking each media type separately`);
+      } else {
+        warn(
+          `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,
+        );
+      }
+    }
+    if (event.type === 'listing' && event.event.type === 'incomplete') {
+      const e = event.event;
+      warn(
+        `warning: the listing of the ${e.window} window was cut short after ${plural(e.requests, 'request')} (${e.seen} assets seen): more assets may exist`,
       );
     }
     if (event.type === 'listing' && event.event.type === 'skipped') {
@@ -124,30 +182,55 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
     removeHandlers();
   }
   await recorder?.finish(summary).catch(() => {});
-  if (output.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (output.json) {
+    const json = { ...summary, ...(output.dryRun ? { planned } : {}) };
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+  }
   if (!output.quiet) stderr.write(`${describeSummary(summary, settings.out)}\n`);
   if (!output.dryRun && output.gallery !== false) {
     const note = await refreshGallery(settings.out, summary.filesDownloaded > 0);
     if (note && !output.quiet) stderr.write(`${note}\n`);
   }
   if (summary.interrupted) return EXIT.interrupted;
-  return summary.filesFailed > 0 ? EXIT.someFailed : EXIT.ok;
+  // A listing cut short may have left assets out: not "everything done".
+  // An account the API refused was not backed up at all: exit as the API refused, though the others were.
+  if (summary.failedAccounts.length > 0) return EXIT.apiRefused;
+  return summary.filesFailed > 0 || summary.incompleteWindows.length > 0 ? EXIT.someFailed : EXIT.ok;
+}
+
+/** A window whose listing was cut short (request budget): more assets may exist than were backed up. */
+export interface IncompleteWindow {
+  account: string | undefined;
+  window: string;
+  seen: number;
 }
 
 export function describeSummary(s: BackupSummary, out: string): string {
+  const incomplete: IncompleteWindow[] = s.incompleteWindows;
   const lines: string[] = [];
   const head = s.interrupted ? 'Interrupted' : s.dryRun ? 'Dry run' : 'Done';
+  const assets = plural(s.assetsSeen, 'asset');
   lines.push(
     s.dryRun
-      ? `${head}: ${s.assetsSeen} assets, ${s.filesPlanned} files would be downloaded, ${s.filesSkipped} already in ${out}`
-      : `${head} in ${formatDuration(s.seconds)}: ${s.assetsSeen} assets, ${s.filesDownloaded} files downloaded (${formatBytes(s.bytesDownloaded)}), ${s.filesSkipped} already there, ${s.filesFailed} failed -> ${out}`,
+      ? `${head}: ${assets}, ${plural(s.filesPlanned, 'file')} would be downloaded, ${s.filesSkipped} already in ${out}`
+      : `${head} in ${formatDuration(s.seconds)}: ${assets}, ${plural(s.filesDownloaded, 'file')} downloaded (${formatBytes(s.bytesDownloaded)}), ${s.filesSkipped} already there, ${s.filesFailed} failed -> ${out}`,
   );
   for (const f of s.failures) lines.push(`  failed: ${printable(f.path)}: ${f.reason}`);
   for (const g of s.gone) lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
-  if (s.skippedItems.length) lines.push(`  ${s.skippedItems.length} unusable listing items skipped`);
+  if (s.skippedItems.length)
+    lines.push(`  ${plural(s.skippedItems.length, 'unusable listing item')} skipped`);
   for (const c of s.cappedWindows) {
     lines.push(`  warning: listing capped (${c.window}${c.account ? `, ${c.account}` : ''}: ${c.seen} seen)`);
   }
+  for (const w of incomplete) {
+    lines.push(
+      `  warning: listing cut short (${w.window}${w.account ? `, ${w.account}` : ''}: ${w.seen} seen): more assets may exist; run again`,
+    );
+  }
+  for (const a of s.failedAccounts) {
+    lines.push(`  account not backed up: ${a.account ?? '(default)'}: ${a.reason}`);
+  }
+  if (s.lanes.mode === 'auto') lines.push(`  parallel transfers: auto, up to ${s.lanes.peak}`);
   if (s.interrupted) lines.push('  run the same command again to resume');
   return lines.join('\n');
 }

@@ -1,18 +1,37 @@
 import path from 'node:path';
+import { EXIT } from '../exit-codes.js';
 import { startSimulator } from '../simulator/index.js';
 import { MEDIA_TYPES } from '../types.js';
-import { parseConcurrency, parseFlags, parseMediaTypes } from './args.js';
+import {
+  type CommandSpec,
+  commandHelp,
+  helpRequested,
+  invokedAs,
+  parseConcurrency,
+  parseFlags,
+  parseMediaTypes,
+  SHARED_FLAGS,
+} from './args.js';
 import { backupWithProgress } from './backup.js';
 
 const DEMO_FLAGS = {
-  out: { type: 'string' },
-  'media-type': { type: 'string', multiple: true },
-  concurrency: { type: 'string' },
-  'no-previews': { type: 'boolean' },
-  metadata: { type: 'boolean' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
+  out: { ...SHARED_FLAGS.out, help: 'the folder to back up into (default ./demo-backup)' },
+  'media-type': SHARED_FLAGS['media-type'],
+  concurrency: { type: 'string', value: 'auto|N', help: 'parallel transfers: auto or 1..32 (default auto)' },
+  'no-previews': { type: 'boolean', help: "skip each asset's preview images" },
+  metadata: {
+    type: 'boolean',
+    help: "write a JSON sidecar with the API's fields (no URLs) beside each asset",
+  },
+  json: { type: 'boolean', help: 'print the summary as one JSON object on stdout' },
+  quiet: SHARED_FLAGS.quiet,
 } as const;
+
+export const DEMO_SPEC: CommandSpec = {
+  name: 'demo',
+  summary: "back up the built-in simulator's account (no token, no network): see what a backup does.",
+  flags: DEMO_FLAGS,
+};
 
 /** The simulated account the demo backs up: the same every time (fixed seed), so a second run resumes. */
 export const DEMO_ACCOUNT = {
@@ -25,34 +44,39 @@ export const DEMO_ACCOUNT = {
 };
 
 /**
- * How the user ran us, so the hints name commands that work where they are: `npm run demo` in a checkout
- * (npm sets npm_lifecycle_event), `runway-backup` when installed (the bin is on PATH), else `node <path to cli>`.
+ * What to try after the demo, in commands that work where the user is: `command` is how they ran us
+ * (`runway-backup` when installed, `node dist/cli.js` in a checkout); under `npm run demo` the re-run is that.
  */
-export function invokedAs(env: NodeJS.ProcessEnv = process.env, argv1 = process.argv[1] ?? ''): string {
-  if (env.npm_lifecycle_event === 'demo') return 'node dist/cli.js';
-  const base = path.basename(argv1);
-  if (base === 'runway-backup' || argv1.includes(`${path.sep}node_modules${path.sep}`))
-    return 'runway-backup';
-  const relative = path.relative(process.cwd(), argv1);
-  return `node ${relative.startsWith('..') ? argv1 : relative}`;
-}
-
-export function nextSteps(out: string, cli: string): string[] {
-  const where = path.relative(process.cwd(), out) || '.';
-  const again = cli === 'node dist/cli.js' ? 'npm run demo' : `${cli} demo`;
-  const shown = where.startsWith('..') ? out : where;
-  const steps: [string, string][] = [
-    [`open ${path.join(shown, 'index.html')}`, 'in a browser: the gallery, to search, filter and play'],
-    [`${cli} status --out ${shown}`, 'how the last run ended, in one line'],
-    [again, 'again: resumes, downloads nothing that is already there'],
-    [`${cli} demo --out demo-video --media-type video --no-previews`, 'only the videos'],
-    [`${cli} simulate`, 'a simulator to point `backup` and `list` at'],
+export function demoHints(
+  command: string,
+  out: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const relative = path.relative(cwd, out);
+  const shown = relative === '' ? '.' : relative.startsWith('..') ? out : relative;
+  const folder = /\s/.test(shown) ? JSON.stringify(shown) : shown;
+  const again =
+    env.npm_lifecycle_event === 'demo' && shown === 'demo-backup'
+      ? 'npm run demo'
+      : `${command} demo${shown === 'demo-backup' ? '' : ` --out ${folder}`}`;
+  const hints: [string, string][] = [
+    [`open ${path.join(folder, 'index.html')}`, 'in a browser: the gallery, to search, filter and play'],
+    [`${command} status --out ${folder}`, 'how the last run ended, in one line'],
+    [again, 'again: resumes, downloads nothing already there'],
+    [`${command} verify --out ${folder}`, "checks every file's size and sha256"],
+    [`${command} demo --out demo-video --media-type video --no-previews`, 'only the videos'],
+    [`${command} simulate`, 'a simulator to point `list` and `backup` at'],
   ];
-  const width = Math.max(...steps.map(([command]) => command.length));
-  return ['', 'Next:', ...steps.map(([command, why]) => `  ${command.padEnd(width)}   # ${why}`)];
+  const width = Math.max(...hints.map(([c]) => c.length));
+  return ['', 'Next:', ...hints.map(([c, why]) => `  ${c.padEnd(width)}   # ${why}`)];
 }
 
 export async function runDemo(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(commandHelp(DEMO_SPEC));
+    return EXIT.ok;
+  }
   const { values } = parseFlags(argv, DEMO_FLAGS);
   const out = path.resolve(values.out ?? 'demo-backup');
   // Every flag is checked before the simulator starts, so a typo costs one line and nothing else.
@@ -77,9 +101,9 @@ export async function runDemo(argv: string[]): Promise<number> {
         retries: 5,
         timeoutMs: 30_000,
       },
-      { json: values.json ?? false, quiet: values.quiet ?? false, dryRun: false },
+      { json: values.json ?? false, quiet: values.quiet ?? false, dryRun: false, announce: false },
     );
-    say(nextSteps(out, invokedAs()).join('\n'));
+    say(demoHints(invokedAs(process.argv[1], process.cwd()), out, process.cwd()).join('\n'));
     return code;
   } finally {
     await simulator.close();

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { DEFAULT_BASE_URL } from '../api/client.js';
-import { loadConfigFile } from '../config.js';
+import { expandHome, type FileConfig, loadConfigFile } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { ConcurrencySetting } from '../lanes.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
-import { parseEmails, parseMediaTypes } from './args.js';
+import { parseConcurrency, parseEmails, parseInteger, parseMediaTypes } from './args.js';
 
 /** What the backup command runs with, after flags > environment > config file > defaults. */
 export interface BackupSettings {
@@ -31,6 +31,8 @@ export interface FlagValues {
   config?: string | undefined;
   baseUrl?: string | undefined;
   retries?: number | undefined;
+  /** Idle timeout in seconds (`--timeout`). */
+  timeout?: number | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -42,13 +44,18 @@ export function envToken(env: NodeJS.ProcessEnv): string {
   return token;
 }
 
+/** The output folder: the flag, else the config file's (already absolute), else the default; `~` expanded. */
+export function resolveOut(flag: string | undefined, file: FileConfig): string {
+  return path.resolve(expandHome(flag ?? file.out ?? DEFAULT_OUT));
+}
+
 export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv): Promise<BackupSettings> {
   const file = flags.config ? await loadConfigFile(flags.config) : {};
   const envEmails = env.USEAPI_EMAIL ? parseEmails([env.USEAPI_EMAIL]) : undefined;
   const settings: BackupSettings = {
     token: envToken(env),
     baseUrl: flags.baseUrl ?? (env.USEAPI_BASE_URL || undefined) ?? file.baseUrl ?? DEFAULT_BASE_URL,
-    out: path.resolve(flags.out ?? file.out ?? DEFAULT_OUT),
+    out: resolveOut(flags.out, file),
     accounts:
       parseEmails(flags.email) ?? envEmails ?? (file.accounts ? parseEmails(file.accounts) : undefined) ?? [],
     mediaTypes: parseMediaTypes(flags.mediaType) ?? file.mediaTypes ?? [...MEDIA_TYPES],
@@ -56,7 +63,37 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     previews: flags.noPreviews ? false : (file.previews ?? true),
     metadata: flags.metadata ? true : (file.metadata ?? false),
     retries: flags.retries ?? file.retries ?? 5,
-    timeoutMs: (file.timeoutSeconds ?? 30) * 1000,
+    timeoutMs: (flags.timeout ?? file.timeoutSeconds ?? 30) * 1000,
   };
   return settings;
+}
+
+/** The flags as parsed, before validation; every command passes the ones it has. */
+export interface RawFlags {
+  out?: string | undefined;
+  email?: string[] | undefined;
+  'media-type'?: string[] | undefined;
+  concurrency?: string | undefined;
+  'no-previews'?: boolean | undefined;
+  metadata?: boolean | undefined;
+  config?: string | undefined;
+  'base-url'?: string | undefined;
+  retries?: string | undefined;
+  timeout?: string | undefined;
+}
+
+/** Validates the shared flags the same way for every command. */
+export function flagValues(values: RawFlags): FlagValues {
+  return {
+    out: values.out,
+    email: values.email,
+    mediaType: values['media-type'],
+    concurrency: parseConcurrency(values.concurrency),
+    noPreviews: values['no-previews'],
+    metadata: values.metadata,
+    config: values.config,
+    baseUrl: values['base-url'],
+    retries: parseInteger('retries', values.retries, 0, 20),
+    timeout: parseInteger('timeout', values.timeout, 1, 3600),
+  };
 }

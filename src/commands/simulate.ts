@@ -1,29 +1,62 @@
 import { UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/index.js';
 import { isMediaType, type MediaType } from '../types.js';
-import { parseFlags, parseInteger } from './args.js';
+import {
+  type CommandSpec,
+  commandHelp,
+  helpRequested,
+  invokedAs,
+  parseFlags,
+  parseInteger,
+  SHARED_FLAGS,
+} from './args.js';
 
 const SIMULATE_FLAGS = {
-  port: { type: 'string' },
-  assets: { type: 'string' },
-  latency: { type: 'string' },
-  seed: { type: 'string' },
-  'url-ttl': { type: 'string' },
-  'hostile-names': { type: 'boolean' },
-  'file-size': { type: 'string' },
-  'media-mix': { type: 'string' },
-  'cdn-first-byte': { type: 'string' },
-  'cdn-connection-rate': { type: 'string' },
-  'cdn-link-rate': { type: 'string' },
-  'cdn-base-url': { type: 'string' },
-  'no-validators': { type: 'boolean' },
+  port: { type: 'string', value: 'N', help: 'the port on 127.0.0.1 to listen on (default: any free port)' },
+  assets: { type: 'string', value: 'N', help: 'assets in the simulated account, 0..100000 (default 120)' },
+  latency: { type: 'string', value: 'MS', help: 'delay of each listing answer in ms (default 0)' },
+  seed: { type: 'string', value: 'N', help: 'seed of the generated catalogue (default 1)' },
+  'url-ttl': { type: 'string', value: 'SECONDS', help: 'lifetime of the signed CDN URLs (default 3600)' },
+  'hostile-names': { type: 'boolean', help: 'give assets names that try to escape the output folder' },
+  'file-size': { type: 'string', value: 'BYTES', help: 'every main file this size (default: varied sizes)' },
+  'media-mix': {
+    type: 'string',
+    value: 'MIX',
+    help: 'weights of the media types, like video=6,image=3,audio=1',
+  },
+  'cdn-first-byte': { type: 'string', value: 'MS', help: 'delay before each CDN answer, in ms (default 0)' },
+  'cdn-connection-rate': {
+    type: 'string',
+    value: 'RATE',
+    help: 'bytes per second of each CDN response, like 8M (default: unlimited)',
+  },
+  'cdn-link-rate': {
+    type: 'string',
+    value: 'RATE',
+    help: 'bytes per second shared by all CDN responses, like 80M (default: unlimited)',
+  },
+  'cdn-base-url': { type: 'string', value: 'URL', help: 'hand out file URLs on this server instead' },
+  'no-validators': { type: 'boolean', help: 'send neither ETag nor Last-Modified from the CDN' },
+  quiet: { ...SHARED_FLAGS.quiet, help: 'print only the environment line to export' },
 } as const;
+
+export const SIMULATE_SPEC: CommandSpec = {
+  name: 'simulate',
+  summary: 'serve the embedded fake useapi.net and its CDN until Ctrl-C, for `list` and `backup`.',
+  flags: SIMULATE_FLAGS,
+};
 
 /** Serves the simulator in the foreground until Ctrl-C; for trying `list` and `backup` by hand, and for bench. */
 export async function runSimulate(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(commandHelp(SIMULATE_SPEC));
+    return EXIT.ok;
+  }
   const { values } = parseFlags(argv, SIMULATE_FLAGS);
-  const simulator = await startOrExplain({
-    port: parseInteger('port', values.port, 0, 65535) ?? 0,
+  const port = parseInteger('port', values.port, 0, 65535) ?? 0;
+  const simulator = await startOrExplain(port, {
+    port,
     assets: parseInteger('assets', values.assets, 0, 100_000) ?? 120,
     listLatencyMs: parseInteger('latency', values.latency, 0, 60_000) ?? 0,
     seed: parseInteger('seed', values.seed, 0, 2 ** 31) ?? 1,
@@ -39,8 +72,11 @@ export async function runSimulate(argv: string[]): Promise<number> {
     cdnBaseUrl: values['cdn-base-url'],
     validators: !values['no-validators'],
   });
+  const exportLine = `export USEAPI_BASE_URL=${simulator.url} USEAPI_TOKEN=${simulator.token}`;
   process.stdout.write(
-    `Simulator listening. In another terminal:\n  export USEAPI_BASE_URL=${simulator.url} USEAPI_TOKEN=${simulator.token}\n  runway-backup list\n`,
+    values.quiet
+      ? `${exportLine}\n`
+      : `Simulator listening. In another terminal:\n  ${exportLine}\n  ${invokedAs(process.argv[1], process.cwd())} list\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -51,10 +87,15 @@ export async function runSimulate(argv: string[]): Promise<number> {
 }
 
 /** The simulator's own checks (a bad `--cdn-base-url`, say) as one usage line rather than an unexpected error. */
-async function startOrExplain(options: SimulatorOptions): Promise<Simulator> {
+async function startOrExplain(port: number, options: SimulatorOptions): Promise<Simulator> {
   try {
     return await startSimulator(options);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new UsageError(`Port ${port} is already in use; choose another with --port (or leave it out)`);
+    }
+    if (code === 'EACCES') throw new UsageError(`Port ${port} needs privileges; choose one above 1023`);
     if (error instanceof RangeError) {
       // The option's name as its flag: `cdnBaseUrl` → `--cdn-base-url`.
       const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,48 +1,76 @@
+import { loadConfigFile } from '../config.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, printable } from '../format.js';
+import { formatBytes, plural, printable } from '../format.js';
 import { verifyBackup } from '../verify.js';
-import { parseFlags } from './args.js';
-import { DEFAULT_OUT } from './settings.js';
+import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { resolveOut } from './settings.js';
 import { onInterrupt } from './signals.js';
 
 const VERIFY_FLAGS = {
-  out: { type: 'string' },
-  quick: { type: 'boolean' },
-  json: { type: 'boolean' },
+  out: SHARED_FLAGS.out,
+  quick: { type: 'boolean', help: 'check presence and size only, not sha256' },
+  config: { ...SHARED_FLAGS.config, help: 'take the backup folder (`out`) from a JSON config file' },
+  json: { type: 'boolean', help: 'print the report as one JSON object on stdout' },
+  quiet: { ...SHARED_FLAGS.quiet, help: 'no summary on stderr: only the report of what is wrong' },
 } as const;
 
+export const VERIFY_SPEC: CommandSpec = {
+  name: 'verify',
+  summary: 'check every file the manifest records: present, exact size, sha256.',
+  flags: VERIFY_FLAGS,
+  notes: [
+    'The report (one line per problem) goes to stdout, the summary to stderr. Exit 0 when every recorded file is',
+    'intact, 1 when files need fetching (a backup with the same --out fetches them), 2 when there is no backup.',
+  ],
+};
+
 export async function runVerify(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(commandHelp(VERIFY_SPEC));
+    return EXIT.ok;
+  }
   const { values } = parseFlags(argv, VERIFY_FLAGS);
+  const file = values.config ? await loadConfigFile(values.config) : {};
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, () => {});
   let report: Awaited<ReturnType<typeof verifyBackup>>;
   try {
     report = await verifyBackup({
-      out: values.out ?? DEFAULT_OUT,
+      out: resolveOut(values.out, file),
       quick: values.quick ?? false,
       signal: controller.signal,
     });
   } finally {
     removeHandlers();
   }
-  const healthy = report.missing.length === 0 && report.corrupt.length === 0 && report.partials.length === 0;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, healthy })}\n`);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else {
+    const lines: string[] = [];
+    for (const m of report.missing) lines.push(`missing: ${printable(m.path)}`);
+    for (const c of report.corrupt) {
+      lines.push(
+        `corrupt: ${printable(c.path)} (${c.reason})${c.movedTo ? `, moved to ${printable(c.movedTo)}` : ''}`,
+      );
+    }
+    for (const w of report.wanted) lines.push(`needs fetching: ${printable(w.path)} (${w.reason})`);
+    for (const p of report.partials) lines.push(`unfinished: ${printable(p)}`);
+    for (const s of report.setAside) lines.push(`set aside: ${printable(s)}`);
+    for (const u of report.untracked) lines.push(`untracked: ${printable(u)}`);
+    if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
   }
-  const lines: string[] = [];
-  for (const m of report.missing) lines.push(`missing: ${printable(m.path)}`);
-  for (const c of report.corrupt) {
-    lines.push(
-      `corrupt: ${printable(c.path)} (${c.reason})${c.movedTo ? `, moved to ${printable(c.movedTo)}` : ''}`,
-    );
+  if (!values.quiet) {
+    const summary = [
+      `${plural(report.checked, 'file')} checked${report.quick ? ' (size only)' : `, ${formatBytes(report.bytesHashed)} hashed`}: ${report.ok} ok, ${report.missing.length} missing, ${report.corrupt.length} corrupt, ${report.partials.length} unfinished, ${report.setAside.length} set aside, ${report.untracked.length} untracked`,
+    ];
+    if (report.needFetching > 0) {
+      summary.push(
+        `${plural(report.needFetching, 'file needs', 'files need')} fetching: run \`runway-backup backup\` with the same --out`,
+      );
+    } else if (!report.healthy) {
+      summary.push('unfinished downloads: run `runway-backup backup` with the same --out to complete them');
+    }
+    process.stderr.write(`${summary.join('\n')}\n`);
   }
-  for (const p of report.partials) lines.push(`unfinished: ${printable(p)}`);
-  for (const u of report.untracked) lines.push(`untracked: ${printable(u)}`);
-  lines.push(
-    `${report.checked} files checked${report.quick ? ' (size only)' : `, ${formatBytes(report.bytesHashed)} hashed`}: ${report.ok} ok, ${report.missing.length} missing, ${report.corrupt.length} corrupt, ${report.partials.length} unfinished, ${report.untracked.length} untracked`,
-  );
-  if (!healthy)
-    lines.push('run `runway-backup backup` with the same --out to fetch what is missing or corrupt');
-  process.stderr.write(`${lines.join('\n')}\n`);
-  return healthy ? EXIT.ok : EXIT.someFailed;
+  return report.healthy ? EXIT.ok : EXIT.someFailed;
 }

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { acquireLock, LOCK_NAME, readLockHolder } from '../src/lock.js';
+import { tempDir } from './helpers/tmp.js';
+
+/** The pid of a process that has exited: a lock naming it is stale. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+/** Starts `n` processes that each try to take `out`'s lock at the same instant and hold it a while. */
+async function race(out: string, n: number): Promise<string[]> {
+  const lock = pathToFileURL(path.resolve('dist/lock.js')).href;
+  const script = `
+    const { acquireLock } = await import(${JSON.stringify(lock)});
+    await new Promise((r) => setTimeout(r, Number(process.argv[1]) - Date.now()));
+    try {
+      const release = await acquireLock(${JSON.stringify(out)});
+      process.stdout.write('won');
+      await new Promise((r) => setTimeout(r, 300));
+      await release();
+    } catch (error) {
+      process.stdout.write(error.code === 'ERR_USAGE' ? 'lost' : 'error ' + error.message);
+    }`;
+  const start = Date.now() + 500;
+  const children = Array.from({ length: n }, () =>
+    spawn(process.execPath, ['--input-type=module', '-e', script, String(start)]),
+  );
+  return Promise.all(
+    children.map(
+      (child) =>
+        new Promise<string>((resolve) => {
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          child.on('close', () => resolve(out));
+        }),
+    ),
+  );
+}
+
+describe('item 5: the output folder lock', () => {
+  it('a second acquire in the same process is refused; the lock is free again after release', async () => {
+    const out = await tempDir();
+    const release = await acquireLock(out);
+    await expect(acquireLock(out)).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    // The refused attempt left the holder's lock in place.
+    expect(await readLockHolder(out)).toEqual({ pid: process.pid });
+    await release();
+    expect(await readLockHolder(out)).toBeUndefined();
+    const again = await acquireLock(out);
+    await again();
+    expect(await fs.readdir(out)).toEqual([]);
+  });
+
+  it('release removes only its own lock, never one another run took over', async () => {
+    const out = await tempDir();
+    const release = await acquireLock(out);
+    const other = `${process.pid + 1}\n${os.hostname()}\nsomeone-else\n`;
+    await fs.writeFile(path.join(out, LOCK_NAME), other);
+    await release();
+    expect(await fs.readFile(path.join(out, LOCK_NAME), 'utf8')).toBe(other);
+  });
+
+  it('a lock left by a dead process, or by an earlier process that had our pid, is taken over', async () => {
+    const out = await tempDir();
+    const file = path.join(out, LOCK_NAME);
+    await fs.writeFile(file, `${await deadPid()}\n`); // the format of older versions: the pid alone
+    expect(await readLockHolder(out)).toBeUndefined();
+    const release = await acquireLock(out);
+    await release();
+    await fs.writeFile(file, `${process.pid}\n${os.hostname()}\nan-earlier-run\n`);
+    const again = await acquireLock(out);
+    expect(await readLockHolder(out)).toEqual({ pid: process.pid });
+    await again();
+  });
+
+  it('a live lock of another process is refused with the holder named', async () => {
+    const out = await tempDir();
+    await fs.writeFile(path.join(out, LOCK_NAME), `${process.ppid}\n${os.hostname()}\nparent\n`);
+    await expect(acquireLock(out)).rejects.toThrow(`Another runway-backup (pid ${process.ppid})`);
+    expect(await readLockHolder(out)).toEqual({ pid: process.ppid });
+  });
+
+  it('processes racing to take over one stale lock: exactly one wins, every round (needs npm run build)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const out = await tempDir();
+      await fs.writeFile(path.join(out, LOCK_NAME), `${await deadPid()}\n`);
+      const results = await race(out, 4);
+      expect(
+        results.filter((r) => r === 'won'),
+        results.join(','),
+      ).toHaveLength(1);
+      expect(results.filter((r) => r === 'lost')).toHaveLength(3);
+      expect(await fs.readdir(out)).toEqual([]);
+    }
+  }, 30_000);
+});
