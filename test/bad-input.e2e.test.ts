@@ -35,7 +35,7 @@ describe('bad flags and config files (built CLI)', () => {
   };
 
   it.each([
-    [['backup', '--concurrency', '0'], /`--concurrency` to be an integer from 1 to 32, got "0"/],
+    [['backup', '--concurrency', '0'], /`--concurrency` to be "auto" or an integer from 1 to 32, got "0"/],
     [['backup', '--concurrency', '33'], /`--concurrency`/],
     [['backup', '--concurrency', '-1'], /Option '--concurrency' needs a value/],
     [['backup', '--concurrency', '1.5'], /`--concurrency`/],

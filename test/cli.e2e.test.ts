@@ -165,7 +165,7 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
   });
 
   it.each([
-    [['backup', '--concurrency', '0'], /`--concurrency` to be an integer from 1 to 32/],
+    [['backup', '--concurrency', '0'], /`--concurrency` to be "auto" or an integer from 1 to 32/],
     [['backup', '--concurrency', 'lots'], /`--concurrency`/],
     [['backup', '--media-type', 'gif'], /`--media-type`/],
     [['backup', '--email', 'not-an-email'], /`--email`/],

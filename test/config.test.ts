@@ -23,7 +23,7 @@ describe('config file', () => {
       out: path.resolve('runway-backup'),
       accounts: [],
       mediaTypes: ['video', 'image', 'audio'],
-      concurrency: 4,
+      concurrency: 'auto',
       previews: true,
       metadata: false,
       baseUrl: 'https://api.useapi.net',
@@ -40,7 +40,7 @@ describe('config file', () => {
     ['an array', '[]', /must hold a JSON object/],
     ['an unknown field', '{"mediatypes": ["video"]}', /unknown field "mediatypes"/],
     ['a token', '{"token": "abc"}', /do not put the token in a file; set USEAPI_TOKEN/],
-    ['a bad type', '{"concurrency": "4"}', /`concurrency` must be an integer from 1 to 32/],
+    ['a bad type', '{"concurrency": "4"}', /`concurrency` must be "auto" or an integer from 1 to 32/],
     ['a bad media type', '{"mediaTypes": ["gif"]}', /`mediaTypes` must be a list of video, image, audio/],
     ['an empty media list', '{"mediaTypes": []}', /`mediaTypes`/],
     ['a bad flag', '{"previews": "yes"}', /`previews` must be true or false/],
@@ -103,7 +103,7 @@ describe('config file', () => {
     const defaults = await resolveSettings({}, { USEAPI_TOKEN: 't' });
     expect(defaults).toMatchObject({
       baseUrl: 'https://api.useapi.net',
-      concurrency: 4,
+      concurrency: 'auto',
       previews: true,
       out: path.resolve('runway-backup'),
       accounts: [],

@@ -206,7 +206,8 @@ describe('randomized kill -9 loop', () => {
     const out = path.join(await tempDir(), 'out');
     let kills = 0;
     for (let i = 0; i < 10; i++) {
-      const child = spawnCli(['backup', '--out', out, '--quiet'], {
+      // Four lanes (the old default) keep each run longer than the instant it is killed at.
+      const child = spawnCli(['backup', '--out', out, '--quiet', '--concurrency', '4'], {
         USEAPI_TOKEN: s.token,
         USEAPI_BASE_URL: s.url,
       });
