@@ -16,10 +16,11 @@ import { ensureDir, isDiskError, toDiskError, writeIfChanged } from './fsutil.js
 import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { Manifest } from './manifest.js';
-import { iterateAssets, type ListingEvent, type WindowName } from './paginate.js';
+import type { ListingEvent, WindowName } from './paginate.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { createRelister, isGone, type Relister } from './refresh.js';
 import { sanitizeMetadata } from './sidecar.js';
+import { iterateAccount, type TaskHistoryMode } from './sources.js';
 import type { Asset, MediaType } from './types.js';
 import { isMediaType, MEDIA_TYPES } from './types.js';
 
@@ -53,6 +54,8 @@ export interface BackupOptions {
   onEvent?: ((event: BackupEvent) => void) | undefined;
   /** Replace the API client (tests, custom transports). */
   client?: AssetsClient | undefined;
+  /** Walk the task history: when an assets window is capped (auto), always, or never. @default 'auto' */
+  taskHistory?: TaskHistoryMode | undefined;
 }
 
 export type { FileJob } from './plan.js';
@@ -101,7 +104,9 @@ export interface BackupSummary {
   /** Items of the listing that were unusable (no id or url), reported and skipped. */
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
   /** Windows the API could not list to the end: more assets may exist than were seen. */
-  cappedWindows: { account: string | undefined; window: WindowName; seen: number }[];
+  cappedWindows: { account: string | undefined; window: WindowName | 'tasks'; seen: number }[];
+  /** Task artifacts with nothing to fetch (deleted in Runway, directories): counted, not failures. */
+  artifactsSkipped: { deleted: number; directory: number };
   /** Requests to the API (listing pages and single-asset lookups), retries included. */
   apiRequests: number;
   interrupted: boolean;
@@ -125,20 +130,6 @@ function validate(options: BackupOptions): { concurrency: number; types: MediaTy
     throw new UsageError('Expected `out` to be a folder path');
   }
   return { concurrency, types: [...new Set(types)] };
-}
-
-/**
- * The API filters by type already; this guards against an API that does not. An asset of a type we do not know
- * (or none) is kept when every type is wanted, and goes to `other/`.
- */
-function wanted(mediaType: string | undefined, types: MediaType[]): boolean {
-  if (isMediaType(mediaType)) return types.includes(mediaType);
-  return types.length === MEDIA_TYPES.length;
-}
-
-/** The windows to walk: one unfiltered window when every type is wanted (it splits by itself when capped). */
-function windowsFor(types: MediaType[]): (MediaType | undefined)[] {
-  return types.length === MEDIA_TYPES.length ? [undefined] : types;
 }
 
 /**
@@ -180,6 +171,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     gone: [],
     skippedItems: [],
     cappedWindows: [],
+    artifactsSkipped: { deleted: 0, directory: 0 },
     apiRequests: 0,
     interrupted: false,
     dryRun,
@@ -219,74 +211,69 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     const maxQueued = Math.max(64, concurrency * 16);
     const waiters: (() => void)[] = [];
     const wakeOne = (): void => waiters.shift()?.();
-    const queuedAssets = new Set<string>();
     const claimed = new Map<string, string>();
 
     for (const account of accounts) {
+      if (signal.aborted) break;
       const relisted = createRelister(client, account, signal);
-      for (const mediaType of windowsFor(types)) {
-        if (signal.aborted) break;
-        const iterator = iterateAssets(client, {
-          email: account,
-          mediaType,
-          signal,
-          onEvent: (event) => {
-            if (event.type === 'capped' && !event.splitting) {
-              summary.cappedWindows.push({ account, window: event.window, seen: event.seen });
-            }
-            if (event.type === 'skipped') {
-              summary.skippedItems.push({ account, assetId: event.item.assetId, reason: event.item.reason });
-            }
-            emit({ type: 'listing', account, event });
-          },
-        });
-        for await (const asset of iterator) {
-          // Several windows of one account can return the same asset; the manifest key is global.
-          if (queuedAssets.has(asset.assetId)) continue;
-          queuedAssets.add(asset.assetId);
-          if (!wanted(asset.mediaType, types)) continue;
-          summary.assetsSeen++;
-          let plan: { jobs: FileJob[]; sidecar: string };
-          try {
-            plan = planFiles(asset, account, perAccountFolders, previews, out, claimed);
-          } catch (error) {
-            // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
-            if (!(error instanceof UnsafePathError)) throw error;
-            summary.filesFailed++;
-            summary.failures.push({
-              assetId: asset.assetId,
-              name: asset.name,
-              path: '',
-              code: error.code,
-              reason: error.message,
-            });
-            continue;
+      const iterator = iterateAccount(client, {
+        email: account,
+        mediaTypes: types,
+        taskHistory: options.taskHistory ?? 'auto',
+        signal,
+        onEvent: (event) => {
+          if (event.type === 'capped') {
+            summary.cappedWindows.push({ account, window: event.window, seen: event.seen });
           }
-          const { jobs } = plan;
-          emit({ type: 'asset', asset, account, files: jobs.length });
-          if (dryRun) {
-            for (const job of jobs) {
-              const done = await isDone(manifest, job, out);
-              if (done !== undefined) {
-                summary.filesSkipped++;
-                summary.bytesSkipped += done;
-              } else {
-                summary.filesPlanned++;
-                emit({ type: 'file-planned', file: job });
-              }
-            }
-            continue;
+          if (event.type === 'skipped') {
+            summary.skippedItems.push({ account, assetId: event.assetId, reason: event.reason });
           }
-          while (limit.pendingCount + limit.activeCount >= maxQueued && !signal.aborted) {
-            await new Promise<void>((resolve) => waiters.push(resolve));
-          }
-          if (signal.aborted) break;
-          const task = limit(() => processAsset(asset, account, plan, relisted)).finally(() => {
-            tasks.delete(task);
-            wakeOne();
+          if (event.type === 'artifact-skipped') summary.artifactsSkipped[event.reason]++;
+          if (event.type === 'listing') emit({ type: 'listing', account, event: event.event });
+        },
+      });
+      for await (const asset of iterator) {
+        summary.assetsSeen++;
+        let plan: { jobs: FileJob[]; sidecar: string };
+        try {
+          plan = planFiles(asset, account, perAccountFolders, previews, out, claimed);
+        } catch (error) {
+          // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
+          if (!(error instanceof UnsafePathError)) throw error;
+          summary.filesFailed++;
+          summary.failures.push({
+            assetId: asset.assetId,
+            name: asset.name,
+            path: '',
+            code: error.code,
+            reason: error.message,
           });
-          tasks.add(task);
+          continue;
         }
+        const { jobs } = plan;
+        emit({ type: 'asset', asset, account, files: jobs.length });
+        if (dryRun) {
+          for (const job of jobs) {
+            const done = await isDone(manifest, job, out);
+            if (done !== undefined) {
+              summary.filesSkipped++;
+              summary.bytesSkipped += done;
+            } else {
+              summary.filesPlanned++;
+              emit({ type: 'file-planned', file: job });
+            }
+          }
+          continue;
+        }
+        while (limit.pendingCount + limit.activeCount >= maxQueued && !signal.aborted) {
+          await new Promise<void>((resolve) => waiters.push(resolve));
+        }
+        if (signal.aborted) break;
+        const task = limit(() => processAsset(asset, account, plan, relisted)).finally(() => {
+          tasks.delete(task);
+          wakeOne();
+        });
+        tasks.add(task);
       }
     }
     await Promise.all(tasks);
@@ -359,7 +346,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           },
           expectedSize: job.expectedBytes,
           refreshUrl: async () => {
-            const fresh = await relisted.fresh(asset.assetId);
+            const fresh = await relisted.fresh(asset.assetId, asset.taskId);
             const url = urlOf(fresh, job);
             if (!url)
               throw new DownloadError('ERR_ASSET_GONE', 'the file is no longer listed', { retryable: false });
@@ -404,7 +391,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         }
         complete = false;
         const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNKNOWN';
-        if (await isGone(error, asset.assetId, relisted)) {
+        if (await isGone(error, asset.assetId, relisted, asset.taskId)) {
           // Deleted on Runway since the listing: nothing to fetch any more, so not a failure of the backup.
           summary.gone.push({ assetId: asset.assetId, name: asset.name, path: job.path });
           emit({ type: 'file-gone', file: job });
