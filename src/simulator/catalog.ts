@@ -90,6 +90,8 @@ export interface CatalogOptions {
   fixedSizes?: number | { main?: number; preview?: number };
   /** Cycle names through `HOSTILE_NAMES` instead of plausible ones. @default false */
   hostileNames?: boolean;
+  /** The share of assets that are uploads (no task), 0..1. @default 0.15 */
+  uploadShare?: number;
   /** Every Nth task of the history failed and produced nothing (0: none). @default 20 */
   failedTaskEvery?: number;
   /**
@@ -111,6 +113,7 @@ interface ResolvedOptions {
   fixedMain: number | undefined;
   fixedPreview: number | undefined;
   hostileNames: boolean;
+  uploadShare: number;
   failedTaskEvery: number;
   deletedArtifactEvery: number;
   imagesPerTask: SizeRange;
@@ -272,16 +275,22 @@ export class Catalog {
     return doomed.length === 0 ? created : created.filter((asset) => !this.isDeleted(asset));
   }
 
+  /** Deletes a task from the history by `taskId` or `id` (its assets stay); returns it, or undefined. */
+  removeTask(key: string): SimTask | undefined {
+    const task = this.#tasksByKey.get(key);
+    if (!task) return undefined;
+    const list = this.#account(task.email).tasks;
+    list.splice(list.indexOf(task), 1);
+    this.#tasksByKey.delete(task.id);
+    this.#tasksByKey.delete(task.taskId);
+    return task;
+  }
+
   /** Deletes the task in the middle of the history (its assets stay): the drift that shifts a task walk. */
   removeMiddleTask(email: string): SimTask | undefined {
-    const account = this.#account(email);
-    if (account.tasks.length < 3) return undefined;
-    const [victim] = account.tasks.splice(Math.floor(account.tasks.length / 2), 1);
-    if (victim) {
-      this.#tasksByKey.delete(victim.id);
-      this.#tasksByKey.delete(victim.taskId);
-    }
-    return victim;
+    const tasks = this.#account(email).tasks;
+    const victim = tasks.length < 3 ? undefined : tasks[Math.floor(tasks.length / 2)];
+    return victim ? this.removeTask(victim.taskId) : undefined;
   }
 
   /** Deletes an asset by `assetId` or `id`; returns it, or undefined when it did not exist. */
@@ -348,7 +357,7 @@ export class Catalog {
         : mediaType === 'image'
           ? pick(random, ['png', 'png', 'jpg'])
           : pick(random, ['mp3', 'mp3', 'wav']);
-    const isUserUpload = random() < 0.15;
+    const isUserUpload = random() < options.uploadShare;
     const name = options.hostileNames
       ? HOSTILE_NAMES[ordinal % HOSTILE_NAMES.length]
       : plausibleName(random, mediaType, ext, isUserUpload);
@@ -549,10 +558,17 @@ function resolveOptions(options: CatalogOptions): ResolvedOptions {
     fixedMain: checkSize('fixedSizes.main', fixed.main),
     fixedPreview: checkSize('fixedSizes.preview', fixed.preview),
     hostileNames: options.hostileNames ?? false,
+    uploadShare: checkShare(options.uploadShare ?? 0.15),
     failedTaskEvery: checkSize('failedTaskEvery', options.failedTaskEvery) ?? 20,
     deletedArtifactEvery: checkSize('deletedArtifactEvery', options.deletedArtifactEvery) ?? 0,
     imagesPerTask: checkImagesPerTask(options.imagesPerTask ?? { min: 1, max: 4 }),
   };
+}
+
+function checkShare(share: number): number {
+  if (!(share >= 0 && share <= 1))
+    throw new RangeError(`Expected \`uploadShare\` to be from 0 to 1, got ${share}`);
+  return share;
 }
 
 function checkImagesPerTask(range: SizeRange): SizeRange {

@@ -78,6 +78,8 @@ export interface Simulator {
   addAssets(count: number, email?: string): SimAssetView[];
   /** Deletes an asset by `assetId` or `id`; false when it did not exist. */
   deleteAsset(key: string): boolean;
+  /** Deletes a task from the history by `taskId` or `id` (its assets stay); false when it did not exist. */
+  deleteTask(key: string): boolean;
   /**
    * Publishes a new version of a file (new bytes, ETag, Last-Modified; the size moves a little unless `size` is
    * given or sizes are fixed). Returns the new state.
@@ -257,6 +259,10 @@ class RunningSimulator implements Simulator {
 
   deleteAsset(key: string): boolean {
     return this.#catalog.remove(key) !== undefined;
+  }
+
+  deleteTask(key: string): boolean {
+    return this.#catalog.removeTask(key) !== undefined;
   }
 
   mutateFile(key: string, role: FileRole = 'main', index = 0, change: { size?: number } = {}): SimFileView {
