@@ -2,6 +2,7 @@ import { type BackupEvent, type BackupSummary, backup } from '../backup.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, printable } from '../format.js';
 import { createProgress } from '../progress.js';
+import { parseTaskHistoryMode } from '../sources.js';
 import { parseFlags, parseInteger } from './args.js';
 import { type BackupSettings, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
@@ -19,6 +20,7 @@ export const BACKUP_FLAGS = {
   retries: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  'task-history': { type: 'string' },
 } as const;
 
 export async function runBackup(argv: string[]): Promise<number> {
@@ -34,6 +36,7 @@ export async function runBackup(argv: string[]): Promise<number> {
       config: values.config,
       baseUrl: values['base-url'],
       retries: parseInteger('retries', values.retries, 0, 20),
+      taskHistory: parseTaskHistoryMode(values['task-history']),
     },
     process.env,
   );
@@ -101,6 +104,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       dryRun: output.dryRun,
       retries: settings.retries,
       timeoutMs: settings.timeoutMs,
+      taskHistory: settings.taskHistory,
       signal: controller.signal,
       onEvent,
     });
@@ -125,8 +129,17 @@ export function describeSummary(s: BackupSummary, out: string): string {
   for (const f of s.failures) lines.push(`  failed: ${printable(f.path)}: ${f.reason}`);
   for (const g of s.gone) lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
   if (s.skippedItems.length) lines.push(`  ${s.skippedItems.length} unusable listing items skipped`);
+  const { deleted, directory } = s.artifactsSkipped;
+  if (deleted || directory) {
+    lines.push(
+      `  task history: ${deleted} deleted artifacts and ${directory} directories skipped (nothing to fetch)`,
+    );
+  }
   for (const c of s.cappedWindows) {
-    lines.push(`  warning: listing capped (${c.window}${c.account ? `, ${c.account}` : ''}: ${c.seen} seen)`);
+    const what = c.window === 'tasks' ? 'task history' : `${c.window} window`;
+    lines.push(
+      `  warning: ${what} capped (${c.seen} seen${c.account ? `, ${c.account}` : ''}): older assets may exist beyond it`,
+    );
   }
   if (s.interrupted) lines.push('  run the same command again to resume');
   return lines.join('\n');

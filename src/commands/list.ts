@@ -3,7 +3,8 @@ import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, printable, truncate } from '../format.js';
 import { idSuffix } from '../layout.js';
-import { iterateAssets, type ListingEvent } from '../paginate.js';
+import { iterateAccount, parseTaskHistoryMode, type SourceEvent } from '../sources.js';
+import { MEDIA_TYPES } from '../types.js';
 import { parseEmails, parseFlags, parseInteger, parseMediaTypes } from './args.js';
 import { envToken } from './settings.js';
 import { onInterrupt } from './signals.js';
@@ -14,6 +15,7 @@ const LIST_FLAGS = {
   json: { type: 'boolean' },
   'base-url': { type: 'string' },
   retries: { type: 'string' },
+  'task-history': { type: 'string' },
 } as const;
 
 export async function runList(argv: string[]): Promise<number> {
@@ -34,6 +36,7 @@ export async function runList(argv: string[]): Promise<number> {
   if (emails && emails.length > 1)
     throw new UsageError('`list` lists one account at a time; give one `--email`');
   const email = emails?.[0];
+  const taskHistory = parseTaskHistoryMode(values['task-history']) ?? 'auto';
   const client = createClient({
     token: envToken(process.env),
     baseUrl: values['base-url'] ?? (process.env.USEAPI_BASE_URL || undefined),
@@ -41,36 +44,49 @@ export async function runList(argv: string[]): Promise<number> {
   });
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, () => {});
-  const events: ListingEvent[] = [];
+  const capped: { window: string; seen: number }[] = [];
+  const artifactsSkipped = { deleted: 0, directory: 0 };
+  let skipped = 0;
+  let tasksWalked = false;
+  const onEvent = (e: SourceEvent): void => {
+    if (e.type === 'capped') capped.push({ window: e.window, seen: e.seen });
+    if (e.type === 'skipped') skipped++;
+    if (e.type === 'artifact-skipped') artifactsSkipped[e.reason]++;
+    if (e.type === 'tasks-page') tasksWalked = true;
+  };
+  const bySource = { assets: 0, tasks: 0 };
   const byType = new Map<string, number>();
   let count = 0;
   let bytes = 0;
   const json = values.json ?? false;
   const out = process.stdout;
   try {
-    for await (const asset of iterateAssets(client, {
+    for await (const asset of iterateAccount(client, {
       email,
-      mediaType: mediaTypes?.[0],
+      mediaTypes: mediaTypes ?? [...MEDIA_TYPES],
+      taskHistory,
       signal: controller.signal,
-      onEvent: (e) => events.push(e),
+      onEvent,
     })) {
       if (count === 0 && !json) {
         out.write(
-          `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
+          `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'FROM'.padEnd(6)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
         );
       }
       count++;
+      const source = asset.source ?? 'assets';
+      bySource[source]++;
       bytes += asset.fileSize ?? 0;
       const type = asset.mediaType ?? 'unknown';
       byType.set(type, (byType.get(type) ?? 0) + 1);
       if (json) {
         const { raw: _raw, ...rest } = asset;
-        out.write(`${JSON.stringify(rest)}\n`);
+        out.write(`${JSON.stringify({ ...rest, source })}\n`);
       } else {
         const date = asset.createdAt?.slice(0, 10) ?? '';
         const size = asset.fileSize === undefined ? '?' : formatBytes(asset.fileSize);
         out.write(
-          `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 80)}\n`,
+          `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 80)}\n`,
         );
       }
     }
@@ -82,17 +98,33 @@ export async function runList(argv: string[]): Promise<number> {
     client.close();
   }
   const types = [...byType].map(([t, n]) => `${n} ${printable(t)}`).join(', ');
-  const capped = events.filter((e) => e.type === 'capped' && !e.splitting);
-  const skipped = events.filter((e) => e.type === 'skipped').length;
   const lines = [
     `${count} assets${types ? ` (${types})` : ''}, ${formatBytes(bytes)}, ${client.requestCount} requests`,
   ];
+  if (tasksWalked) {
+    lines.push(
+      `${bySource.assets} from the assets listing, ${bySource.tasks} more from the task history` +
+        (artifactsSkipped.deleted || artifactsSkipped.directory
+          ? ` (${artifactsSkipped.deleted} deleted artifacts, ${artifactsSkipped.directory} directories skipped)`
+          : ''),
+    );
+  }
   if (skipped) lines.push(`${skipped} unusable items skipped`);
-  lines.push(
-    capped.length
-      ? `window capped: ${capped.map((e) => (e.type === 'capped' ? `${e.window} (${e.seen} seen)` : '')).join(', ')}; older assets may be out of reach`
-      : 'window not capped: this is the whole account',
-  );
+  lines.push(reachLine(capped, tasksWalked));
   process.stderr.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
+}
+
+/** What the listing could not reach, honestly: a capped window is never "the whole account". */
+export function reachLine(capped: { window: string; seen: number }[], tasksWalked: boolean): string {
+  if (capped.length === 0) {
+    return tasksWalked
+      ? 'no window capped: this is the whole account'
+      : 'window not capped: this is the whole account';
+  }
+  const windows = capped.map((c) => `${c.window} (${c.seen} seen)`).join(', ');
+  const hint = tasksWalked
+    ? ''
+    : '; the task history was not walked (--task-history never, or the API client cannot list tasks)';
+  return `window capped: ${windows}; older assets may exist beyond ${capped.length > 1 ? 'them' : 'it'}${hint}`;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DEFAULT_BASE_URL } from '../api/client.js';
 import { loadConfigFile } from '../config.js';
 import { UsageError } from '../errors.js';
+import type { TaskHistoryMode } from '../sources.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
 import { parseEmails, parseMediaTypes } from './args.js';
@@ -18,6 +19,8 @@ export interface BackupSettings {
   metadata: boolean;
   retries: number;
   timeoutMs: number;
+  /** `--task-history`: walk the task history when a window is capped (auto), always, or never. */
+  taskHistory?: TaskHistoryMode | undefined;
 }
 
 export interface FlagValues {
@@ -30,6 +33,7 @@ export interface FlagValues {
   config?: string | undefined;
   baseUrl?: string | undefined;
   retries?: number | undefined;
+  taskHistory?: TaskHistoryMode | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -56,6 +60,7 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     metadata: flags.metadata ? true : (file.metadata ?? false),
     retries: flags.retries ?? file.retries ?? 5,
     timeoutMs: (file.timeoutSeconds ?? 30) * 1000,
+    taskHistory: flags.taskHistory,
   };
   return settings;
 }
