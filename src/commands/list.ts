@@ -85,8 +85,9 @@ export async function runList(argv: string[]): Promise<number> {
       } else {
         const date = asset.createdAt?.slice(0, 10) ?? '';
         const size = asset.fileSize === undefined ? '?' : formatBytes(asset.fileSize);
+        // The name gets what the FROM column took, so a row stays as wide as before it existed.
         out.write(
-          `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 80)}\n`,
+          `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 72)}\n`,
         );
       }
     }
