@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backup } from '../src/backup.js';
+import { type BackupEvent, backup } from '../src/backup.js';
 import { listFiles, readManifest, sha256OfFile } from './helpers/backup-check.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
@@ -81,4 +81,48 @@ describe('an account past every window (issue 9, "Done when")', () => {
     expect(s.stats.cdnRequests).toBe(0);
     expect(second.cappedWindows).toEqual(first.cappedWindows);
   }, 60_000);
+
+  it('an asset found only through a task whose URL expired gets a fresh one from its task', async () => {
+    const s = await sim({ assets: 1060, mediaMix: { video: 1 }, uploadShare: 0, fixedSizes: 300 });
+    const out = await tempDir();
+    const options = {
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      previews: false,
+      backoffBaseMs: 5,
+      timeoutMs: 5000,
+    };
+    // The listing's 1,050 first, without the task history.
+    expect(await backup({ ...options, concurrency: 16, taskHistory: 'never' })).toMatchObject({
+      filesDownloaded: 1050,
+    });
+    s.resetStats();
+    let expired = false;
+    const fromTasks: string[] = [];
+    const onEvent = (e: BackupEvent): void => {
+      if (e.type === 'asset' && e.asset.source === 'tasks') fromTasks.push(e.asset.assetId);
+      if (e.type === 'file-done' && !expired) {
+        expired = true;
+        s.expireAllUrls();
+      }
+    };
+    const summary = await backup({ ...options, concurrency: 1, onEvent });
+    expect(summary).toMatchObject({ filesDownloaded: 10, filesSkipped: 1050, filesFailed: 0, gone: [] });
+    expect(fromTasks).toHaveLength(10);
+    // Nine URLs were refused as expired, and each was renewed through its own task.
+    expect(s.stats.status403).toBe(9);
+    const singles = s.stats.taskQueries.filter((q) => q.startsWith('task/'));
+    expect(singles.sort()).toEqual(
+      fromTasks
+        .slice(1)
+        .map((id) => `task/${encodeURIComponent(s.rawAsset(id)!.taskId as string)}`)
+        .sort(),
+    );
+    const manifest = await readManifest(out);
+    for (const id of fromTasks) {
+      const file = manifest.assets[id]!.files[0]!;
+      expect(await sha256OfFile(path.join(out, file.path))).toBe(await s.sha256(s.asset(id)!.files[0]!));
+    }
+  });
 });
