@@ -141,9 +141,10 @@ export async function* iterateTasks(
       // Requested before this page is handed out, so the listing keeps pace with a fast consumer.
       pending = next === undefined ? undefined : fetchPage(next);
 
-      if (anchor !== undefined && page.rawCount > 0 && !page.rawIds.includes(anchor)) {
-        // Tasks were deleted above this offset: some moved to before it. Step back until a page shows a task of
-        // the previous page; from there on nothing can have slipped through.
+      // The page after a full one always holds that page's last task, unless tasks were deleted above this offset
+      // and some moved to before it; an empty page says the same. Step back until a page shows a task of the
+      // previous page: from there on nothing can have slipped through.
+      if (anchor !== undefined && !page.rawIds.includes(anchor)) {
         let reread = 0;
         for (let back = offset; back > 0; ) {
           back = Math.max(0, back - (pageSize - 1));

@@ -110,6 +110,29 @@ describe('iterateTasks over the simulator', () => {
     expect(events.filter((e) => e.type === 'drift').length).toBeGreaterThan(5);
   });
 
+  it('a mass deletion that empties the next page still loses nothing', async () => {
+    const s = await sim({
+      assets: 150,
+      mediaMix: { video: 1 },
+      uploadShare: 0,
+      failedTaskEvery: 0,
+      listLatencyMs: 40,
+    });
+    let done = false;
+    const onEvent = (e: TaskEvent): void => {
+      if (e.type !== 'page' || done) return;
+      done = true;
+      // 60 of the 100 tasks just read vanish while the next page (offset 99) is being answered: it comes back
+      // empty, and the 50 unread tasks now sit at offsets 40..89.
+      for (const t of s.tasks().slice(20, 80)) s.deleteTask(t.taskId);
+    };
+    const assets = await collect(iterateTasks(simClient(s), { pageSize: 100, onEvent }));
+    const got = new Set(assets.map((a) => a.assetId));
+    expect(s.tasks()).toHaveLength(90);
+    expect(reachable(s).filter((id) => !got.has(id))).toEqual([]);
+    expect(s.stats.taskQueries[1]).toBe('offset=99&limit=100&statuses=SUCCEEDED');
+  });
+
   it('break cancels the page in flight at once', async () => {
     const s = await sim({ assets: 400, listLatencyMs: 300 });
     const client = simClient(s);
