@@ -191,8 +191,8 @@ export class Catalog {
   readonly #accounts = new Map<string, AccountState>();
   /** Both `id` and `assetId` point at the asset, so either can be looked up. */
   readonly #byKey = new Map<string, SimAsset>();
-  /** Both `id` and `taskId` point at the task. */
-  readonly #tasksByKey = new Map<string, SimTask>();
+  /** Keyed by the task's uuid `id` only: a `taskId` ends with it, and hashing long keys is what generation costs. */
+  readonly #tasksById = new Map<string, SimTask>();
 
   constructor(options: CatalogOptions = {}) {
     this.#options = resolveOptions(options);
@@ -244,7 +244,7 @@ export class Catalog {
 
   /** Looks a task up by `taskId` or by its uuid `id`. */
   findTask(key: string): SimTask | undefined {
-    return this.#tasksByKey.get(key);
+    return this.#tasksById.get(taskUuid(key));
   }
 
   /** True once the asset was deleted: its artifact stays in its task, marked deleted. */
@@ -277,12 +277,11 @@ export class Catalog {
 
   /** Deletes a task from the history by `taskId` or `id` (its assets stay); returns it, or undefined. */
   removeTask(key: string): SimTask | undefined {
-    const task = this.#tasksByKey.get(key);
+    const task = this.findTask(key);
     if (!task) return undefined;
     const list = this.#account(task.email).tasks;
     list.splice(list.indexOf(task), 1);
-    this.#tasksByKey.delete(task.id);
-    this.#tasksByKey.delete(task.taskId);
+    this.#tasksById.delete(task.id);
     return task;
   }
 
@@ -474,8 +473,7 @@ export class Catalog {
       artifacts: [],
       capacity,
     };
-    this.#tasksByKey.set(task.id, task);
-    this.#tasksByKey.set(task.taskId, task);
+    this.#tasksById.set(task.id, task);
     tasks.push(task);
     return task;
   }
@@ -515,6 +513,12 @@ function pickMediaType(random: () => number, weights: readonly [number, number, 
   }
   // Falling off the end (float rounding) leaves the last type that has weight.
   return chosen;
+}
+
+/** The uuid at the end of a `…-task:<uuid>` id; a bare uuid stays as it is. */
+function taskUuid(key: string): string {
+  const at = key.lastIndexOf('-task:');
+  return at === -1 ? key : key.slice(at + '-task:'.length);
 }
 
 const uuidBytes = Buffer.alloc(16);
