@@ -5,6 +5,7 @@
 import type { ListingEvent, WindowName } from './paginate.js';
 import type { FileJob } from './plan.js';
 import type { RetryInfo } from './retry.js';
+import type { SourceEvent } from './sources.js';
 import type { DownloadResult } from './transfer.js';
 import type { Asset } from './types.js';
 
@@ -66,8 +67,10 @@ export interface BackupSummary {
   damaged: { path: string; movedTo: string | undefined }[];
   /** Items of the listing that were unusable (no id or url), reported and skipped. */
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
-  /** Windows the API could not list to the end: more assets may exist than were seen. */
-  cappedWindows: { account: string | undefined; window: WindowName; seen: number }[];
+  /** Windows the API could not list to the end (assets per type, the task history): older assets may exist. */
+  cappedWindows: { account: string | undefined; window: WindowName | 'tasks'; seen: number }[];
+  /** Task artifacts with nothing to fetch (deleted in Runway, directories): counted, not failures. */
+  artifactsSkipped: { deleted: number; directory: number };
   /** Walks cut short by the request budget (heavy drift): the listing is incomplete, not the account. */
   incompleteWindows: { account: string | undefined; window: WindowName; seen: number; requests: number }[];
   /** Accounts whose listing the API refused; the others were backed up. */
@@ -118,6 +121,7 @@ export class Accounting {
       damaged: [],
       skippedItems: [],
       cappedWindows: [],
+      artifactsSkipped: { deleted: 0, directory: 0 },
       incompleteWindows: [],
       failedAccounts: [],
       apiRequests: 0,
@@ -129,16 +133,29 @@ export class Accounting {
     };
   }
 
-  listing(account: string | undefined, event: ListingEvent): void {
+  /** What the account's sources found: the assets walk's events, capped windows, skipped items and artifacts. */
+  source(account: string | undefined, event: SourceEvent): void {
     const s = this.summary;
-    if (event.type === 'capped' && !event.splitting) {
-      s.cappedWindows.push({ account, window: event.window, seen: event.seen });
-    } else if (event.type === 'skipped') {
-      s.skippedItems.push({ account, assetId: event.item.assetId, reason: event.item.reason });
-    } else if (event.type === 'incomplete') {
-      s.incompleteWindows.push({ account, window: event.window, seen: event.seen, requests: event.requests });
+    switch (event.type) {
+      case 'listing':
+        if (event.event.type === 'incomplete') {
+          const { window, seen, requests } = event.event;
+          s.incompleteWindows.push({ account, window, seen, requests });
+        }
+        this.#emit({ type: 'listing', account, event: event.event });
+        break;
+      case 'capped':
+        s.cappedWindows.push({ account, window: event.window, seen: event.seen });
+        break;
+      case 'skipped':
+        s.skippedItems.push({ account, assetId: event.assetId, reason: event.reason });
+        break;
+      case 'artifact-skipped':
+        s.artifactsSkipped[event.reason]++;
+        break;
+      case 'tasks-page':
+        break;
     }
-    this.#emit({ type: 'listing', account, event });
   }
 
   asset(asset: Asset, account: string | undefined, files: number): void {

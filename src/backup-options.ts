@@ -4,6 +4,7 @@ import type { AssetsClient } from './api/client.js';
 import { UsageError } from './errors.js';
 import type { ConcurrencySetting } from './lanes.js';
 import type { PartIO } from './part-file.js';
+import { parseTaskHistoryMode, type TaskHistoryMode } from './sources.js';
 import type { Transport } from './transport.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from './types.js';
 
@@ -35,6 +36,8 @@ export interface BackupOptions {
   timeoutMs?: number | undefined;
   /** Base of the retry backoff, in ms (0..60,000). @default 500 */
   backoffBaseMs?: number | undefined;
+  /** Walk the task history: when an assets window is capped (auto), always, or never. @default 'auto' */
+  taskHistory?: TaskHistoryMode | undefined;
   /** Split the tail of large files into Range segments on free lanes. @default true */
   split?: boolean | undefined;
   signal?: AbortSignal | undefined;
@@ -63,6 +66,7 @@ export interface ResolvedBackupOptions {
   timeoutMs: number;
   backoffBaseMs: number;
   split: boolean;
+  taskHistory: TaskHistoryMode;
 }
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
@@ -117,5 +121,6 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
     timeoutMs: integer('timeoutMs', options.timeoutMs, 100, 3_600_000, 30_000),
     backoffBaseMs: integer('backoffBaseMs', options.backoffBaseMs, 0, 60_000, 500),
     split: flag('split', options.split, true),
+    taskHistory: parseTaskHistoryMode(options.taskHistory) ?? 'auto',
   };
 }

@@ -11,32 +11,17 @@ import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
 import { Manifest } from './manifest.js';
 import { checkOutFolder } from './out-folder.js';
-import { iterateAssets } from './paginate.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { createRelister, isGone, type Relister } from './refresh.js';
 import { Scheduler } from './scheduler.js';
 import { sanitizeMetadata } from './sidecar.js';
+import { iterateAccount } from './sources.js';
 import { FileTransfer } from './transfer.js';
-import type { Asset, MediaType } from './types.js';
-import { isMediaType, MEDIA_TYPES } from './types.js';
+import type { Asset } from './types.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
 export type { BackupOptions } from './backup-options.js';
 export type { FileJob } from './plan.js';
-
-/**
- * The API filters by type already; this guards against an API that does not. An asset of a type we do not know
- * (or none) is kept when every type is wanted, and goes to `other/`.
- */
-function wanted(mediaType: string | undefined, types: MediaType[]): boolean {
-  if (isMediaType(mediaType)) return types.includes(mediaType);
-  return types.length === MEDIA_TYPES.length;
-}
-
-/** The windows to walk: one unfiltered window when every type is wanted (it splits by itself when capped). */
-function windowsFor(types: MediaType[]): (MediaType | undefined)[] {
-  return types.length === MEDIA_TYPES.length ? [undefined] : types;
-}
 
 /** Errors that end an account's listing but not the other accounts' backups. */
 function isAccountRefusal(error: unknown): error is RunwayBackupError {
@@ -198,22 +183,20 @@ class Run {
     this.#perAccountFolders = o.accounts.length > 1;
   }
 
-  /** Every wanted asset of one account once, from its assets windows. */
+  /** Every wanted asset of one account once: its assets windows, and the task history when they are capped. */
   async *source(account: string | undefined): AsyncGenerator<Asset> {
-    for (const mediaType of windowsFor(this.o.mediaTypes)) {
-      if (this.signal.aborted) return;
-      const iterator = iterateAssets(this.client, {
-        email: account,
-        mediaType,
-        signal: this.signal,
-        onEvent: (event) => this.acct.listing(account, event),
-      });
-      for await (const asset of iterator) {
-        // Several windows of one account can return the same asset; the manifest key is global.
-        if (this.#seen.has(asset.assetId)) continue;
-        this.#seen.add(asset.assetId);
-        if (wanted(asset.mediaType, this.o.mediaTypes)) yield asset;
-      }
+    const assets = iterateAccount(this.client, {
+      email: account,
+      mediaTypes: this.o.mediaTypes,
+      taskHistory: this.o.taskHistory,
+      signal: this.signal,
+      onEvent: (event) => this.acct.source(account, event),
+    });
+    for await (const asset of assets) {
+      // The manifest is keyed by assetId across accounts: an asset two accounts share is backed up once.
+      if (this.#seen.has(asset.assetId)) continue;
+      this.#seen.add(asset.assetId);
+      yield asset;
     }
   }
 
@@ -318,7 +301,7 @@ class Run {
     // A 404 while the asset is still listed gets one more try, with the fresh URL that proved it listed.
     for (let tries = 0; ; tries++) {
       try {
-        const result = await this.#transfer(job, url, relister);
+        const result = await this.#transfer(job, url, relister, asset.taskId);
         await m.recordFile(asset.assetId, {
           role: job.role,
           index: job.index,
@@ -335,14 +318,14 @@ class Run {
         if (error instanceof DiskError || isDiskError(error)) throw error;
         const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNKNOWN';
         if (code === 'ERR_DOWNLOAD_GONE' && tries === 0) {
-          const fresh = await relister.fresh(asset.assetId).catch(() => undefined);
+          const fresh = await relister.fresh(asset.assetId, asset.taskId).catch(() => undefined);
           const freshUrl = fresh ? urlOf(fresh, job) : undefined;
           if (freshUrl) {
             url = freshUrl;
             continue;
           }
         }
-        if (await isGone(error, asset.assetId, relister)) {
+        if (await isGone(error, asset.assetId, relister, asset.taskId)) {
           // Deleted on Runway since the listing: nothing to fetch any more, so not a failure of the backup.
           this.acct.gone(job);
           return false;
@@ -353,7 +336,7 @@ class Run {
     }
   }
 
-  async #transfer(job: FileJob, url: string, relister: Relister) {
+  async #transfer(job: FileJob, url: string, relister: Relister, taskId: string | undefined) {
     const m = this.manifest;
     const key = `${job.role}-${job.index}`;
     const transfer = new FileTransfer({
@@ -366,7 +349,7 @@ class Run {
         set: (state) => m.setPartial(job.assetId, key, state),
       },
       refreshUrl: async () => {
-        const fresh = urlOf(await relister.fresh(job.assetId), job);
+        const fresh = urlOf(await relister.fresh(job.assetId, taskId), job);
         if (!fresh) throw new RunwayBackupError('ERR_ASSET_GONE', 'the file is no longer listed');
         return fresh;
       },

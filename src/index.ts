@@ -2,13 +2,18 @@ export type {
   AssetsClient,
   ClientOptions,
   GetAssetParams,
+  GetTaskParams,
   ListPage,
   ListPageParams,
+  ListTasksParams,
   RetryInfo,
+  TaskPage,
 } from './api/client.js';
-export { createClient, DEFAULT_BASE_URL, MAX_LIMIT, MAX_OFFSET } from './api/client.js';
+export { createClient, DEFAULT_BASE_URL, MAX_LIMIT, MAX_OFFSET, MAX_TASK_LIMIT } from './api/client.js';
 export type { SkippedItem } from './api/parse.js';
 export { parseAsset } from './api/parse.js';
+export type { ArtifactResult, Task, TaskStatus } from './api/parse-task.js';
+export { parseTask, TASK_STATUSES } from './api/parse-task.js';
 export type { BackupEvent, BackupFailure, BackupOptions, BackupSummary, FileJob } from './backup.js';
 export { backup } from './backup.js';
 export type { DownloadOptions, DownloadResult, ResumeState, ResumeStore } from './download.js';
@@ -40,11 +45,15 @@ export type { PartHandle, PartIO } from './part-file.js';
 export { RateGate } from './retry.js';
 export type { RecordedSummary, RunOutcome, RunRecord } from './run-record.js';
 export { RUN_RECORD_NAME, readRunRecord } from './run-record.js';
+export type { AccountSourceOptions, SourceEvent, TaskHistoryMode } from './sources.js';
+export { iterateAccount } from './sources.js';
 export type { BackupStatus, StatusState } from './status.js';
 export { readStatus } from './status.js';
+export type { IterateTasksOptions, TaskEvent } from './tasks.js';
+export { iterateTasks } from './tasks.js';
 export type { ThrottleReason } from './transfer.js';
 export type { Transport, TransportRequest, TransportResponse } from './transport.js';
-export type { Asset, AssetMetadata, MediaType, RawAsset } from './types.js';
+export type { Asset, AssetMetadata, AssetSource, MediaType, RawAsset } from './types.js';
 export { MEDIA_TYPES } from './types.js';
 export type { VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';
 export { verifyBackup } from './verify.js';

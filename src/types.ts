@@ -59,4 +59,14 @@ export interface Asset {
   duration: number | undefined;
   /** The item as received, for `--metadata` sidecars (URLs are removed before anything is written). */
   raw: RawAsset;
+  /**
+   * Where the asset was first found: the assets listing, or only a task's artifacts (past every assets window).
+   * Absent means 'assets'.
+   */
+  source?: AssetSource | undefined;
+  /** The task that produced it, for assets found through the task history: its URLs are refreshed from there. */
+  taskId?: string | undefined;
 }
+
+/** The two windows onto an account: the assets listing and the task history. */
+export type AssetSource = 'assets' | 'tasks';

@@ -147,7 +147,7 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     const table = await runCli(['list'], env(s));
     expect(table.code).toBe(0);
     const rows = table.stdout.trim().split('\n');
-    expect(rows[0]).toMatch(/^ID\s+TYPE\s+CREATED\s+SIZE\s+NAME$/);
+    expect(rows[0]).toMatch(/^ID\s+TYPE\s+FROM\s+CREATED\s+SIZE\s+NAME$/);
     expect(rows).toHaveLength(56);
     expect(table.stderr).toMatch(/^55 assets \(\d+ \w+/);
     expect(table.stderr).toMatch(/window not capped/);

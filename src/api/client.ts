@@ -6,10 +6,13 @@ import { backoffDelay, parseRetryAfter, RateGate, sleep } from '../retry.js';
 import type { Asset, MediaType } from '../types.js';
 import { isMediaType, MEDIA_TYPES } from '../types.js';
 import { parseAsset, type SkippedItem } from './parse.js';
+import { isTaskStatus, parseTask, TASK_STATUSES, type Task, type TaskStatus } from './parse-task.js';
 
 export const DEFAULT_BASE_URL = 'https://api.useapi.net';
 export const MAX_OFFSET = 1000;
 export const MAX_LIMIT = 50;
+/** The task history takes pages of up to 1000 (offset still 0..1000): it reaches the newest 2,000 tasks. */
+export const MAX_TASK_LIMIT = 1000;
 
 export interface ClientOptions {
   /** The useapi.net API token. Sent only in the Authorization header; never printed. */
@@ -60,11 +63,43 @@ export interface GetAssetParams {
   signal?: AbortSignal | undefined;
 }
 
+export interface ListTasksParams {
+  offset: number;
+  limit: number;
+  /** Only tasks in these states; the API's own filter (comma-separated in the query). */
+  statuses?: readonly TaskStatus[] | undefined;
+  email?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface TaskPage {
+  /** Usable tasks, in the API's order (newest first), artifacts parsed. */
+  tasks: Task[];
+  /** Length of the array the API answered: a page is short when this is below `limit`. */
+  rawCount: number;
+  /** The id of every task answered, valid or not, in order (undefined where a task had none). */
+  rawIds: (string | undefined)[];
+  /** Tasks that could not be used, with the reason. */
+  skipped: SkippedItem[];
+}
+
+export interface GetTaskParams {
+  email?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
 export interface AssetsClient {
   /** One page of `GET /v1/runwayml/assets/`. */
   listPage(params: ListPageParams): Promise<ListPage>;
   /** `GET /v1/runwayml/assets/{assetId}`: one asset with fresh URLs. 404 (ApiError) when it is gone. */
   getAsset(assetId: string, params?: GetAssetParams): Promise<Asset>;
+  /**
+   * One page of `GET /v1/runwayml/tasks/`, the task history. Optional so that a custom client written for the
+   * assets endpoints still fits; `createClient` always has it.
+   */
+  listTasks?(params: ListTasksParams): Promise<TaskPage>;
+  /** `GET /v1/runwayml/tasks/{taskId}`: one task with fresh artifact URLs. 404 (ApiError) when unknown. */
+  getTask?(taskId: string, params?: GetTaskParams): Promise<Task>;
   /** The rate gate this client obeys; pass it to downloads so they slow down together. */
   readonly gate: RateGate;
   /** Requests sent, retries included. */
@@ -115,9 +150,36 @@ export function validateListParams(params: ListPageParams): void {
       `Expected \`mediaType\` to be one of ${MEDIA_TYPES.join(', ')}, got "${String(mediaType)}"`,
     );
   }
+  validateEmail(email);
+}
+
+function validateEmail(email: string | undefined): void {
   if (email !== undefined && (typeof email !== 'string' || email.trim() === '' || /[\s/]/.test(email))) {
     throw new UsageError(`Expected \`email\` to be an account email, got "${String(email).slice(0, 100)}"`);
   }
+}
+
+export function validateTaskParams(params: ListTasksParams): void {
+  const { offset, limit, statuses, email } = params;
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
+    throw new UsageError(
+      `Expected \`offset\` to be an integer from 0 to ${MAX_OFFSET}, got ${String(offset)}`,
+    );
+  }
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TASK_LIMIT) {
+    throw new UsageError(
+      `Expected \`limit\` to be an integer from 1 to ${MAX_TASK_LIMIT}, got ${String(limit)}`,
+    );
+  }
+  if (
+    statuses !== undefined &&
+    (!Array.isArray(statuses) || statuses.length === 0 || !statuses.every(isTaskStatus))
+  ) {
+    throw new UsageError(
+      `Expected \`statuses\` to be a non-empty list of ${TASK_STATUSES.join(', ')}, got ${JSON.stringify(statuses)?.slice(0, 100)}`,
+    );
+  }
+  validateEmail(email);
 }
 
 /** Makes a one-line, bounded excerpt of an API message; the API echoes input, never trust its length. */
@@ -302,6 +364,38 @@ export function createClient(options: ClientOptions): AssetsClient {
         throw new MalformedResponseError(`${host} answered an unusable asset: ${parsed.skipped.reason}`);
       }
       return parsed.asset;
+    },
+    async listTasks(params) {
+      validateTaskParams(params);
+      const search = new URLSearchParams({ offset: String(params.offset), limit: String(params.limit) });
+      if (params.statuses !== undefined) search.set('statuses', [...new Set(params.statuses)].join(','));
+      if (params.email !== undefined) search.set('email', params.email);
+      const body = await request('v1/runwayml/tasks/', search, params.signal);
+      if (!Array.isArray(body)) {
+        throw new MalformedResponseError(`${host} answered JSON that is not a list of tasks`);
+      }
+      const page: TaskPage = { tasks: [], rawCount: body.length, rawIds: [], skipped: [] };
+      body.forEach((item, index) => {
+        const parsed = parseTask(item, index);
+        if (parsed.ok) page.tasks.push(parsed.task);
+        else page.skipped.push(parsed.skipped);
+        page.rawIds.push(parsed.ok ? parsed.task.taskId : undefined);
+      });
+      return page;
+    },
+    async getTask(taskId, params = {}) {
+      if (typeof taskId !== 'string' || taskId.trim() === '') {
+        throw new UsageError('Expected `taskId` to be a non-empty string');
+      }
+      validateEmail(params.email);
+      const search = new URLSearchParams();
+      if (params.email !== undefined) search.set('email', params.email);
+      const body = await request(`v1/runwayml/tasks/${encodeURIComponent(taskId)}`, search, params.signal);
+      const parsed = parseTask(body, 0);
+      if (!parsed.ok) {
+        throw new MalformedResponseError(`${host} answered an unusable task: ${parsed.skipped.reason}`);
+      }
+      return parsed.task;
     },
   };
 }

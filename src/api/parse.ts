@@ -11,7 +11,7 @@ export interface SkippedItem {
 
 export type ParseResult = { ok: true; asset: Asset } | { ok: false; skipped: SkippedItem };
 
-function httpUrl(value: unknown): string | undefined {
+export function httpUrl(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   try {
     const url = new URL(value);
@@ -21,20 +21,20 @@ function httpUrl(value: unknown): string | undefined {
   }
 }
 
-function finiteNumber(value: unknown): number | undefined {
+export function finiteNumber(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-function optionalString(value: unknown): string | undefined {
+export function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Reads width/height from either metadata shape the API has used. */
-function dimensions(metadata: AssetMetadata | undefined): { width?: number; height?: number } {
+export function dimensions(metadata: AssetMetadata | undefined): { width?: number; height?: number } {
   if (!metadata) return {};
   const size = isRecord(metadata.size) ? metadata.size : undefined;
   const dims = Array.isArray(metadata.dimensions) ? metadata.dimensions : undefined;
@@ -82,6 +82,7 @@ export function parseAsset(item: unknown, index: number): ParseResult {
       height,
       duration: finiteNumber(metadata?.duration),
       raw,
+      source: 'assets',
     },
   };
 }

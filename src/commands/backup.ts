@@ -6,6 +6,7 @@ import { readLockHolder } from '../lock.js';
 import { checkOutFolder } from '../out-folder.js';
 import { createProgress, retryNotice } from '../progress.js';
 import { startRunRecord } from '../run-record.js';
+import { parseTaskHistoryMode } from '../sources.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
@@ -35,6 +36,11 @@ export const BACKUP_FLAGS = {
   json: { type: 'boolean', help: 'print the summary as one JSON object on stdout' },
   quiet: SHARED_FLAGS.quiet,
   'no-gallery': { type: 'boolean', help: 'do not refresh <out>/index.html after the run' },
+  'task-history': {
+    type: 'string',
+    value: 'MODE',
+    help: 'walk the task history too: auto (when an assets window is capped), always, never (default auto)',
+  },
 } as const;
 
 export const BACKUP_SPEC: CommandSpec = {
@@ -53,7 +59,10 @@ export async function runBackup(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values } = parseFlags(argv, BACKUP_FLAGS);
-  const settings = await resolveSettings(flagValues(values), process.env);
+  const settings = await resolveSettings(
+    { ...flagValues(values), taskHistory: parseTaskHistoryMode(values['task-history']) },
+    process.env,
+  );
   return backupWithProgress(settings, {
     json: values.json ?? false,
     quiet: values.quiet ?? false,
@@ -171,6 +180,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       dryRun: output.dryRun,
       retries: settings.retries,
       timeoutMs: settings.timeoutMs,
+      taskHistory: settings.taskHistory,
       signal: controller.signal,
       onEvent,
     });
@@ -219,8 +229,17 @@ export function describeSummary(s: BackupSummary, out: string): string {
   for (const g of s.gone) lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
   if (s.skippedItems.length)
     lines.push(`  ${plural(s.skippedItems.length, 'unusable listing item')} skipped`);
+  const { deleted, directory } = s.artifactsSkipped;
+  if (deleted || directory) {
+    lines.push(
+      `  task history: ${deleted} deleted artifacts and ${directory} directories skipped (nothing to fetch)`,
+    );
+  }
   for (const c of s.cappedWindows) {
-    lines.push(`  warning: listing capped (${c.window}${c.account ? `, ${c.account}` : ''}: ${c.seen} seen)`);
+    const what = c.window === 'tasks' ? 'task history' : `${c.window} window`;
+    lines.push(
+      `  warning: ${what} capped (${c.seen} seen${c.account ? `, ${c.account}` : ''}): older assets may exist beyond it`,
+    );
   }
   for (const w of incomplete) {
     lines.push(

@@ -3,9 +3,8 @@ import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, plural, printable, truncate } from '../format.js';
 import { idSuffix } from '../layout.js';
-import { iterateAssets, type ListingEvent } from '../paginate.js';
 import { retryNotice } from '../progress.js';
-import { MEDIA_TYPES, type MediaType } from '../types.js';
+import { iterateAccount, parseTaskHistoryMode, type SourceEvent } from '../sources.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
@@ -22,6 +21,11 @@ const LIST_FLAGS = {
     help: 'one JSON object per asset and line (README, "List"); signed URLs included',
   },
   quiet: { ...SHARED_FLAGS.quiet, help: 'no summary: only warnings and errors' },
+  'task-history': {
+    type: 'string',
+    value: 'MODE',
+    help: 'list the task history too: auto (when an assets window is capped), always, never (default auto)',
+  },
 } as const;
 
 export const LIST_SPEC: CommandSpec = {
@@ -33,11 +37,6 @@ export const LIST_SPEC: CommandSpec = {
     '1 when it was cut short (more assets may exist), 3 when the API refused, 4 when it could not be reached.',
   ],
 };
-
-/** One walk for all three types (it splits by itself when capped), else one per wanted type. */
-function windowsFor(types: MediaType[]): (MediaType | undefined)[] {
-  return types.length === MEDIA_TYPES.length ? [undefined] : types;
-}
 
 export async function runList(argv: string[]): Promise<number> {
   if (helpRequested(argv)) {
@@ -63,40 +62,55 @@ export async function runList(argv: string[]): Promise<number> {
   });
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, () => {});
-  const events: ListingEvent[] = [];
+  const taskHistory = parseTaskHistoryMode(values['task-history']) ?? settings.taskHistory ?? 'auto';
+  const capped: { window: string; seen: number }[] = [];
+  const cut: { window: string; seen: number }[] = [];
+  const artifactsSkipped = { deleted: 0, directory: 0 };
+  const bySource = { assets: 0, tasks: 0 };
+  let skipped = 0;
+  let tasksWalked = false;
+  const onEvent = (e: SourceEvent): void => {
+    if (e.type === 'capped') capped.push({ window: e.window, seen: e.seen });
+    if (e.type === 'listing' && e.event.type === 'incomplete') cut.push(e.event);
+    if (e.type === 'skipped') skipped++;
+    if (e.type === 'artifact-skipped') artifactsSkipped[e.reason]++;
+    if (e.type === 'tasks-page') tasksWalked = true;
+  };
   const byType = new Map<string, number>();
   const listed = new Set<string>();
   let bytes = 0;
   const json = values.json ?? false;
   const out = process.stdout;
   try {
-    for (const mediaType of windowsFor(settings.mediaTypes)) {
-      for await (const asset of iterateAssets(client, {
-        email,
-        mediaType,
-        signal: controller.signal,
-        onEvent: (e) => events.push(e),
-      })) {
-        if (listed.has(asset.assetId)) continue;
-        if (listed.size === 0 && !json) {
-          out.write(
-            `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
-          );
-        }
-        listed.add(asset.assetId);
-        bytes += asset.fileSize ?? 0;
-        const type = asset.mediaType ?? 'unknown';
-        byType.set(type, (byType.get(type) ?? 0) + 1);
-        if (json) {
-          const { raw: _raw, ...rest } = asset;
-          out.write(`${JSON.stringify(rest)}\n`);
-        } else {
-          const date = asset.createdAt?.slice(0, 10) ?? '';
-          const size = asset.fileSize === undefined ? '?' : formatBytes(asset.fileSize);
-          out.write(
-            `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 80)}\n`,
-          );
-        }
+    for await (const asset of iterateAccount(client, {
+      email,
+      mediaTypes: settings.mediaTypes,
+      taskHistory,
+      signal: controller.signal,
+      onEvent,
+    })) {
+      if (listed.has(asset.assetId)) continue;
+      if (listed.size === 0 && !json) {
+        out.write(
+          `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'FROM'.padEnd(6)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
+        );
+      }
+      listed.add(asset.assetId);
+      bytes += asset.fileSize ?? 0;
+      const type = asset.mediaType ?? 'unknown';
+      const source = asset.source ?? 'assets';
+      bySource[source]++;
+      byType.set(type, (byType.get(type) ?? 0) + 1);
+      if (json) {
+        const { raw: _raw, ...rest } = asset;
+        out.write(`${JSON.stringify({ ...rest, source })}\n`);
+      } else {
+        const date = asset.createdAt?.slice(0, 10) ?? '';
+        const size = asset.fileSize === undefined ? '?' : formatBytes(asset.fileSize);
+        // The name gets what the FROM column took, so a row stays as wide as before it existed.
+        out.write(
+          `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 72)}\n`,
+        );
       }
     }
   } catch (error) {
@@ -107,26 +121,40 @@ export async function runList(argv: string[]): Promise<number> {
     client.close();
   }
   const types = [...byType].map(([t, n]) => `${n} ${printable(t)}`).join(', ');
-  const capped = events.flatMap((e) => (e.type === 'capped' && !e.splitting ? [e] : []));
-  const cut = events.flatMap((e) => (e.type === 'incomplete' ? [e] : []));
-  const skipped = events.filter((e) => e.type === 'skipped').length;
   const summary = [
     `${plural(listed.size, 'asset')}${types ? ` (${types})` : ''}, ${formatBytes(bytes)}, ${plural(client.requestCount, 'request')}`,
   ];
   if (skipped) summary.push(`${plural(skipped, 'unusable item')} skipped`);
+  if (tasksWalked) {
+    const { deleted, directory } = artifactsSkipped;
+    summary.push(
+      `${bySource.assets} from the assets listing, ${bySource.tasks} more from the task history` +
+        (deleted || directory ? ` (${deleted} deleted artifacts, ${directory} directories skipped)` : ''),
+    );
+  }
   const warnings: string[] = [];
   if (cut.length) {
     warnings.push(
       `listing cut short (request budget spent): ${cut.map((e) => `${e.window} (${e.seen} seen)`).join(', ')}; more assets may exist`,
     );
   }
-  if (capped.length) {
-    warnings.push(
-      `window capped: ${capped.map((e) => `${e.window} (${e.seen} seen)`).join(', ')}; older assets may be out of reach`,
-    );
-  }
-  if (!cut.length && !capped.length && !quiet) summary.push('window not capped: this is the whole account');
+  if (capped.length) warnings.push(reachLine(capped, tasksWalked));
+  if (!cut.length && !capped.length && !quiet) summary.push(reachLine(capped, tasksWalked));
   // The count is the summary (not with --quiet); what may be missing is a warning (always).
   process.stderr.write([...(quiet ? [] : summary), ...warnings].map((l) => `${l}\n`).join(''));
   return cut.length ? EXIT.someFailed : EXIT.ok;
+}
+
+/** What the listing could not reach, honestly: a capped window is never "the whole account". */
+export function reachLine(capped: { window: string; seen: number }[], tasksWalked: boolean): string {
+  if (capped.length === 0) {
+    return tasksWalked
+      ? 'no window capped: this is the whole account'
+      : 'window not capped: this is the whole account';
+  }
+  const windows = capped.map((c) => `${c.window} (${c.seen} seen)`).join(', ');
+  const hint = tasksWalked
+    ? ''
+    : '; the task history was not walked (--task-history never, or the API client cannot list tasks)';
+  return `window capped: ${windows}; older assets may exist beyond ${capped.length > 1 ? 'them' : 'it'}${hint}`;
 }

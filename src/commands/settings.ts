@@ -3,6 +3,7 @@ import { DEFAULT_BASE_URL } from '../api/client.js';
 import { expandHome, type FileConfig, loadConfigFile } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { ConcurrencySetting } from '../lanes.js';
+import type { TaskHistoryMode } from '../sources.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
 import { parseConcurrency, parseEmails, parseInteger, parseMediaTypes } from './args.js';
@@ -19,6 +20,8 @@ export interface BackupSettings {
   metadata: boolean;
   retries: number;
   timeoutMs: number;
+  /** `--task-history`: walk the task history when a window is capped (auto), always, or never. */
+  taskHistory?: TaskHistoryMode | undefined;
 }
 
 export interface FlagValues {
@@ -33,6 +36,7 @@ export interface FlagValues {
   retries?: number | undefined;
   /** Idle timeout in seconds (`--timeout`). */
   timeout?: number | undefined;
+  taskHistory?: TaskHistoryMode | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -64,6 +68,7 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     metadata: flags.metadata ? true : (file.metadata ?? false),
     retries: flags.retries ?? file.retries ?? 5,
     timeoutMs: (flags.timeout ?? file.timeoutSeconds ?? 30) * 1000,
+    taskHistory: flags.taskHistory,
   };
   return settings;
 }

@@ -37,7 +37,8 @@ export function toRawAsset(ctx: SimContext, asset: SimAsset): RawAsset {
     private: asset.private,
     privateInTeam: asset.private,
     parentAssetGroupId: asset.parentAssetGroupId,
-    taskId: asset.taskId,
+    // Uploads come from no task.
+    taskId: asset.taskId ?? null,
     favorite: asset.favorite,
   };
 }
@@ -108,7 +109,7 @@ export async function handleSingle(
   ctx.apiLimiter.succeeded();
 }
 
-function refusedByRateLimit(ctx: SimContext, res: ServerResponse): boolean {
+export function refusedByRateLimit(ctx: SimContext, res: ServerResponse): boolean {
   const retryAfter = ctx.apiLimiter.refuse();
   if (retryAfter === undefined) return false;
   ctx.stats.status429 += 1;
@@ -130,21 +131,33 @@ function parseListQuery(ctx: SimContext, params: URLSearchParams): ListQuery | s
     }
     mediaType = mediaTypeText;
   }
-  const emailText = params.get('email');
-  let email: string | undefined;
-  if (emailText === null || emailText === '') {
-    if (ctx.catalog.emails.length > 1)
-      return 'Parameter email is required when multiple accounts are configured';
-    email = ctx.catalog.emails[0];
-  } else {
-    email = ctx.catalog.accountOf(emailText);
-    if (!email) return `Unable to find configuration for account ${emailText}`;
-  }
-  if (email === undefined) return 'No account configured';
-  return { email, offset, limit, mediaType };
+  const account = accountParam(ctx, params);
+  if ('error' in account) return account.error;
+  return { email: account.email, offset, limit, mediaType };
 }
 
-function integerParam(params: URLSearchParams, name: string, min: number, max: number): number | string {
+/** The account a request is about: the `email` parameter, or the only configured account. */
+export function accountParam(
+  ctx: SimContext,
+  params: URLSearchParams,
+): { email: string } | { error: string } {
+  const emailText = params.get('email');
+  if (emailText === null || emailText === '') {
+    if (ctx.catalog.emails.length > 1)
+      return { error: 'Parameter email is required when multiple accounts are configured' };
+    const only = ctx.catalog.emails[0];
+    return only === undefined ? { error: 'No account configured' } : { email: only };
+  }
+  const email = ctx.catalog.accountOf(emailText);
+  return email ? { email } : { error: `Unable to find configuration for account ${emailText}` };
+}
+
+export function integerParam(
+  params: URLSearchParams,
+  name: string,
+  min: number,
+  max: number,
+): number | string {
   const text = params.get(name);
   if (text === null || text === '') return `Parameter ${name} is required`;
   if (!/^-?\d+$/.test(text))

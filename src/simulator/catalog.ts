@@ -37,10 +37,28 @@ export interface SimAsset {
   readonly isUserUpload: boolean;
   readonly private: boolean;
   readonly favorite: boolean;
-  readonly taskId: string;
+  /** The generation that produced it; undefined for uploads, which come from no task. */
+  readonly taskId: string | undefined;
   readonly parentAssetGroupId: string;
   /** The main file first, then the previews. */
   readonly files: SimFile[];
+}
+
+export type SimTaskStatus = 'SUCCEEDED' | 'FAILED';
+
+/** One generation of the task history. Its artifacts stay listed after their asset is deleted (`deleted: true`). */
+export interface SimTask {
+  readonly email: string;
+  readonly id: string;
+  readonly taskId: string;
+  readonly createdAt: string;
+  readonly taskType: string;
+  readonly status: SimTaskStatus;
+  readonly seed: number;
+  /** What it produced, oldest first; empty for a FAILED task. Deleted assets stay here. */
+  readonly artifacts: SimAsset[];
+  /** How many images an image generation makes; later image assets join it until it is full. */
+  readonly capacity: number;
 }
 
 export interface SizeRange {
@@ -72,6 +90,17 @@ export interface CatalogOptions {
   fixedSizes?: number | { main?: number; preview?: number };
   /** Cycle names through `HOSTILE_NAMES` instead of plausible ones. @default false */
   hostileNames?: boolean;
+  /** The share of assets that are uploads (no task), 0..1. @default 0.15 */
+  uploadShare?: number;
+  /** Every Nth task of the history failed and produced nothing (0: none). @default 20 */
+  failedTaskEvery?: number;
+  /**
+   * Every Nth generated artifact was deleted in Runway: gone from the assets listing and the CDN, still in its
+   * task with `deleted: true` (0: none). @default 0
+   */
+  deletedArtifactEvery?: number;
+  /** Images one image generation makes (a task with several artifacts). @default { min: 1, max: 4 } */
+  imagesPerTask?: SizeRange;
 }
 
 interface ResolvedOptions {
@@ -84,6 +113,10 @@ interface ResolvedOptions {
   fixedMain: number | undefined;
   fixedPreview: number | undefined;
   hostileNames: boolean;
+  uploadShare: number;
+  failedTaskEvery: number;
+  deletedArtifactEvery: number;
+  imagesPerTask: SizeRange;
 }
 
 interface AccountState {
@@ -96,6 +129,16 @@ interface AccountState {
   assets: SimAsset[];
   generated: number;
   clock: number;
+  /** A generator of its own, so that the task history does not change the assets a seed makes. */
+  readonly taskRandom: () => number;
+  /** Newest first, as the API lists them. */
+  tasks: SimTask[];
+  /** Tasks made so far (FAILED ones included): drives `failedTaskEvery`. */
+  taskCount: number;
+  /** Artifacts made so far: drives `deletedArtifactEvery`. */
+  artifactCount: number;
+  /** The image generation later images of the same batch join, while it has room. */
+  openImageTask: SimTask | undefined;
 }
 
 const MEDIA_ORDER: readonly MediaType[] = ['video', 'image', 'audio'];
@@ -148,6 +191,8 @@ export class Catalog {
   readonly #accounts = new Map<string, AccountState>();
   /** Both `id` and `assetId` point at the asset, so either can be looked up. */
   readonly #byKey = new Map<string, SimAsset>();
+  /** Keyed by the task's uuid `id` only: a `taskId` ends with it, and hashing long keys is what generation costs. */
+  readonly #tasksById = new Map<string, SimTask>();
 
   constructor(options: CatalogOptions = {}) {
     this.#options = resolveOptions(options);
@@ -162,6 +207,11 @@ export class Catalog {
         assets: [],
         generated: 0,
         clock: START_TIME,
+        taskRandom: mulberry32(hashString(`${this.#options.seed}:tasks:${email.toLowerCase()}`)),
+        tasks: [],
+        taskCount: 0,
+        artifactCount: 0,
+        openImageTask: undefined,
       };
       this.#accounts.set(email.toLowerCase(), account);
       this.add(email, this.#options.assets);
@@ -187,17 +237,59 @@ export class Catalog {
     return this.#byKey.get(key);
   }
 
-  /** Creates `count` assets newer than every existing one; returns them newest first. */
+  /** The account's task history, newest first. Do not keep the array: later changes replace it. */
+  tasks(email: string): readonly SimTask[] {
+    return this.#account(email).tasks;
+  }
+
+  /** Looks a task up by `taskId` or by its uuid `id`. */
+  findTask(key: string): SimTask | undefined {
+    return this.#tasksById.get(taskUuid(key));
+  }
+
+  /** True once the asset was deleted: its artifact stays in its task, marked deleted. */
+  isDeleted(asset: SimAsset): boolean {
+    return this.#byKey.get(asset.id) !== asset;
+  }
+
+  /**
+   * Creates `count` assets newer than every existing one, with the tasks that made them; returns the ones still
+   * listed (see `deletedArtifactEvery`), newest first.
+   */
   add(email: string, count: number): SimAsset[] {
     if (!Number.isInteger(count) || count < 0)
       throw new RangeError(`Expected \`count\` to be an integer >= 0, got ${count}`);
     const account = this.#account(email);
     const created: SimAsset[] = [];
-    for (let i = 0; i < count; i++) created.push(this.#generate(account));
+    const tasks: SimTask[] = [];
+    const doomed: SimAsset[] = [];
+    for (let i = 0; i < count; i++) created.push(this.#generate(account, tasks, doomed));
+    // An image generation of an earlier batch takes no more artifacts: tasks stay in time order.
+    account.openImageTask = undefined;
     created.reverse();
+    tasks.reverse();
     // concat, not unshift(...created): spreading tens of thousands of arguments overflows the stack.
     account.assets = created.concat(account.assets);
-    return created;
+    account.tasks = tasks.concat(account.tasks);
+    for (const asset of doomed) this.remove(asset.assetId);
+    return doomed.length === 0 ? created : created.filter((asset) => !this.isDeleted(asset));
+  }
+
+  /** Deletes a task from the history by `taskId` or `id` (its assets stay); returns it, or undefined. */
+  removeTask(key: string): SimTask | undefined {
+    const task = this.findTask(key);
+    if (!task) return undefined;
+    const list = this.#account(task.email).tasks;
+    list.splice(list.indexOf(task), 1);
+    this.#tasksById.delete(task.id);
+    return task;
+  }
+
+  /** Deletes the task in the middle of the history (its assets stay): the drift that shifts a task walk. */
+  removeMiddleTask(email: string): SimTask | undefined {
+    const tasks = this.#account(email).tasks;
+    const victim = tasks.length < 3 ? undefined : tasks[Math.floor(tasks.length / 2)];
+    return victim ? this.removeTask(victim.taskId) : undefined;
   }
 
   /** Deletes an asset by `assetId` or `id`; returns it, or undefined when it did not exist. */
@@ -250,7 +342,7 @@ export class Catalog {
     return account;
   }
 
-  #generate(account: AccountState): SimAsset {
+  #generate(account: AccountState, tasks: SimTask[], doomed: SimAsset[]): SimAsset {
     const options = this.#options;
     const random = account.random;
     const ordinal = account.generated++;
@@ -264,7 +356,7 @@ export class Catalog {
         : mediaType === 'image'
           ? pick(random, ['png', 'png', 'jpg'])
           : pick(random, ['mp3', 'mp3', 'wav']);
-    const isUserUpload = random() < 0.15;
+    const isUserUpload = random() < options.uploadShare;
     const name = options.hostileNames
       ? HOSTILE_NAMES[ordinal % HOSTILE_NAMES.length]
       : plausibleName(random, mediaType, ext, isUserUpload);
@@ -286,6 +378,15 @@ export class Catalog {
     }
     const createdAt = new Date(account.clock).toISOString();
     const prefix = `user:${account.userId}-runwayml:${account.email}`;
+    // Drawn in the order the fields used to be, so a seed still makes the same assets as before tasks existed.
+    const metadata = makeMetadata(random, mediaType, ordinal % 2 === 0);
+    const isPrivate = random() < 0.9;
+    const favorite = random() < 0.1;
+    const taskUuid = uuidFrom(random);
+    const task = isUserUpload
+      ? undefined
+      : this.#taskFor(account, mediaType, `${prefix}-task:`, taskUuid, createdAt, tasks);
+    if (isUserUpload) account.openImageTask = undefined;
     const asset: SimAsset = {
       email: account.email,
       userId: account.userId,
@@ -297,17 +398,84 @@ export class Catalog {
       name,
       mediaType,
       // Alternate the two shapes the API has used, so both show up on every page.
-      metadata: makeMetadata(random, mediaType, ordinal % 2 === 0),
+      metadata,
       isUserUpload,
-      private: random() < 0.9,
-      favorite: random() < 0.1,
-      taskId: `${prefix}-task:${uuidFrom(random)}`,
+      private: isPrivate,
+      favorite,
+      taskId: task?.taskId,
       parentAssetGroupId: account.groupId,
       files,
     };
     this.#byKey.set(asset.id, asset);
     this.#byKey.set(asset.assetId, asset);
+    if (task) {
+      task.artifacts.push(asset);
+      account.artifactCount++;
+      const every = this.#options.deletedArtifactEvery;
+      if (every > 0 && account.artifactCount % every === 0) doomed.push(asset);
+    }
     return asset;
+  }
+
+  /**
+   * The task a new generated asset belongs to: the open image generation while it has room, else a new task, and
+   * every `failedTaskEvery`th task a FAILED one (with no artifacts) goes before it.
+   */
+  #taskFor(
+    account: AccountState,
+    mediaType: MediaType,
+    prefix: string,
+    uuid: string,
+    createdAt: string,
+    tasks: SimTask[],
+  ): SimTask {
+    const open = account.openImageTask;
+    if (mediaType === 'image' && open && open.artifacts.length < open.capacity) return open;
+    const random = account.taskRandom;
+    const every = this.#options.failedTaskEvery;
+    if (every > 0 && (account.taskCount + 1) % every === 0) {
+      const failedAt = new Date(Date.parse(createdAt) - 1000).toISOString();
+      this.#newTask(account, prefix, uuidFrom(random), failedAt, 'FAILED', 'video', 0, tasks);
+    }
+    const { min, max } = this.#options.imagesPerTask;
+    const capacity = mediaType === 'image' ? intBetween(random, min, max) : 1;
+    const task = this.#newTask(account, prefix, uuid, createdAt, 'SUCCEEDED', mediaType, capacity, tasks);
+    account.openImageTask = mediaType === 'image' ? task : undefined;
+    return task;
+  }
+
+  #newTask(
+    account: AccountState,
+    prefix: string,
+    uuid: string,
+    createdAt: string,
+    status: SimTaskStatus,
+    mediaType: MediaType,
+    capacity: number,
+    tasks: SimTask[],
+  ): SimTask {
+    const random = account.taskRandom;
+    account.taskCount++;
+    const taskType =
+      mediaType === 'image'
+        ? pick(random, ['text_to_image', 'gen4_image'])
+        : mediaType === 'audio'
+          ? 'text_to_speech'
+          : pick(random, ['gen3a_turbo', 'gen4_turbo', 'act_two']);
+    const task: SimTask = {
+      email: account.email,
+      id: uuid,
+      taskId: `${prefix}${uuid}`,
+      createdAt,
+      taskType,
+      status,
+      seed: intBetween(random, 1, 4_294_967_295),
+      artifacts: [],
+      capacity,
+    };
+    this.#tasksById.set(task.id, task);
+    tasks.push(task);
+    return task;
   }
 }
 
@@ -345,6 +513,12 @@ function pickMediaType(random: () => number, weights: readonly [number, number, 
   }
   // Falling off the end (float rounding) leaves the last type that has weight.
   return chosen;
+}
+
+/** The uuid at the end of a `…-task:<uuid>` id; a bare uuid stays as it is. */
+function taskUuid(key: string): string {
+  const at = key.lastIndexOf('-task:');
+  return at === -1 ? key : key.slice(at + '-task:'.length);
 }
 
 const uuidBytes = Buffer.alloc(16);
@@ -388,7 +562,22 @@ function resolveOptions(options: CatalogOptions): ResolvedOptions {
     fixedMain: checkSize('fixedSizes.main', fixed.main),
     fixedPreview: checkSize('fixedSizes.preview', fixed.preview),
     hostileNames: options.hostileNames ?? false,
+    uploadShare: checkShare(options.uploadShare ?? 0.15),
+    failedTaskEvery: checkSize('failedTaskEvery', options.failedTaskEvery) ?? 20,
+    deletedArtifactEvery: checkSize('deletedArtifactEvery', options.deletedArtifactEvery) ?? 0,
+    imagesPerTask: checkImagesPerTask(options.imagesPerTask ?? { min: 1, max: 4 }),
   };
+}
+
+function checkShare(share: number): number {
+  if (!(share >= 0 && share <= 1))
+    throw new RangeError(`Expected \`uploadShare\` to be from 0 to 1, got ${share}`);
+  return share;
+}
+
+function checkImagesPerTask(range: SizeRange): SizeRange {
+  if (!(range.min >= 1)) throw new RangeError('Expected `imagesPerTask.min` to be >= 1');
+  return checkSizeRange('imagesPerTask', range);
 }
 
 function checkSizeRange(name: string, range: SizeRange): SizeRange {

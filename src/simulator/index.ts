@@ -1,4 +1,4 @@
-export type { CatalogOptions, FileRole, MediaMix, SimAsset, SimFile, SizeRange } from './catalog.js';
+export type { CatalogOptions, FileRole, MediaMix, SimAsset, SimFile, SimTask, SizeRange } from './catalog.js';
 export { Catalog, contentTypeOf, createCatalog, fileEtag, filePath, fileSeed } from './catalog.js';
 export { decideRange, type RangeDecision } from './cdn.js';
 export { CHUNK_SIZE, fileBytes, fileContent, fileSha256, fileSlice } from './content.js';
@@ -15,4 +15,4 @@ export type {
   SimulatorOptions,
   SimulatorStats,
 } from './options.js';
-export { type FileRef, type Simulator, startSimulator } from './server.js';
+export { type FileRef, type SimTaskView, type Simulator, startSimulator } from './server.js';

@@ -168,6 +168,8 @@ export interface SimulatorStats {
   cdnStatuses: Record<number, number>;
   /** The query string of every listing request, in arrival order. */
   listQueries: string[];
+  /** The query string of every task-history request (`task/<id>` for one task), in arrival order. */
+  taskQueries: string[];
   /** Every CDN request as it arrived (ms since the epoch) and the status it got, for timing checks. */
   cdnLog: { at: number; status: number }[];
 }
@@ -184,6 +186,7 @@ export function emptyStats(): SimulatorStats {
     faultsByKind: { list5xx: 0, listMalformed: 0, reset: 0, short: 0, cdn5xx: 0, stall: 0 },
     cdnStatuses: {},
     listQueries: [],
+    taskQueries: [],
     cdnLog: [],
   };
 }

@@ -34,6 +34,15 @@ import {
   type SimulatorStats,
 } from './options.js';
 import { UrlSigner } from './signing.js';
+import { handleTask, handleTaskList, TASK_LIST_PATHS, TASK_PREFIX } from './tasks-api.js';
+
+/** One task of the history, as a test needs it: which assets it made, and which of them were deleted since. */
+export interface SimTaskView {
+  taskId: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  taskType: string;
+  artifacts: { assetId: string; deleted: boolean }[];
+}
 
 /** Enough to regenerate a file's bytes: a `SimFileView` fits. */
 export interface FileRef {
@@ -57,6 +66,8 @@ export interface Simulator {
   assets(email?: string): SimAssetView[];
   /** One asset by `assetId` or `id`. */
   asset(key: string): SimAssetView | undefined;
+  /** The task history newest first, FAILED tasks included, of `email` (default: the first account). */
+  tasks(email?: string): SimTaskView[];
   /** The item exactly as the API would return it now, with fresh URLs. */
   rawAsset(key: string): RawAsset | undefined;
   /** A freshly signed CDN URL for one file. */
@@ -68,6 +79,8 @@ export interface Simulator {
   addAssets(count: number, email?: string): SimAssetView[];
   /** Deletes an asset by `assetId` or `id`; false when it did not exist. */
   deleteAsset(key: string): boolean;
+  /** Deletes a task from the history by `taskId` or `id` (its assets stay); false when it did not exist. */
+  deleteTask(key: string): boolean;
   /**
    * Publishes a new version of a file (new bytes, ETag, Last-Modified; the size moves a little unless `size` is
    * given or sizes are fixed). Returns the new state.
@@ -147,6 +160,8 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse)
   if (req.method !== 'GET') return sendApiError(res, 405, 'Method not allowed', { allow: 'GET' });
   if (LIST_PATHS.includes(url.pathname)) return handleList(ctx, req, res, url);
   if (url.pathname.startsWith(SINGLE_PREFIX)) return handleSingle(ctx, req, res, url);
+  if (TASK_LIST_PATHS.includes(url.pathname)) return handleTaskList(ctx, req, res, url);
+  if (url.pathname.startsWith(TASK_PREFIX)) return handleTask(ctx, req, res, url);
   return sendApiError(res, 404, 'Not found');
 }
 
@@ -210,6 +225,17 @@ class RunningSimulator implements Simulator {
     return asset && assetView(asset);
   }
 
+  tasks(email?: string): SimTaskView[] {
+    const account = email === undefined ? this.emails[0] : this.#account(email);
+    if (account === undefined) return [];
+    return this.#catalog.tasks(account).map((task) => ({
+      taskId: task.taskId,
+      status: task.status,
+      taskType: task.taskType,
+      artifacts: task.artifacts.map((a) => ({ assetId: a.assetId, deleted: this.#catalog.isDeleted(a) })),
+    }));
+  }
+
   rawAsset(key: string): RawAsset | undefined {
     const asset = this.#catalog.find(key);
     return asset && toRawAsset(this.#ctx, asset);
@@ -239,6 +265,10 @@ class RunningSimulator implements Simulator {
 
   deleteAsset(key: string): boolean {
     return this.#catalog.remove(key) !== undefined;
+  }
+
+  deleteTask(key: string): boolean {
+    return this.#catalog.removeTask(key) !== undefined;
   }
 
   mutateFile(key: string, role: FileRole = 'main', index = 0, change: { size?: number } = {}): SimFileView {

@@ -1,0 +1,172 @@
+import { setMaxListeners } from 'node:events';
+import type { AssetsClient, TaskPage } from './api/client.js';
+import { MAX_OFFSET, MAX_TASK_LIMIT } from './api/client.js';
+import type { SkippedItem } from './api/parse.js';
+import type { Task } from './api/parse-task.js';
+import { AbortError, UsageError } from './errors.js';
+import type { Asset } from './types.js';
+
+export type TaskEvent =
+  /** One page of the history: `tasks` answered, `artifacts` new assets found in it. */
+  | { type: 'page'; offset: number; rawCount: number; tasks: number; artifacts: number }
+  /** A task that could not be read at all. */
+  | { type: 'skipped'; offset: number; item: SkippedItem }
+  /** An artifact that could not be used (no id, no url). */
+  | { type: 'artifact-unusable'; taskId: string | undefined; assetId: string | undefined; reason: string }
+  /** Deleted in Runway, or a directory: nothing to fetch, not a failure. */
+  | { type: 'artifact-skipped'; taskId: string; assetId: string; reason: 'deleted' | 'directory' }
+  | { type: 'drift'; offset: number; reread: number }
+  /** The window's last page was full: older tasks exist than the API can list. */
+  | { type: 'capped'; seen: number }
+  /** The walk stopped at `maxRequests`: older tasks may exist. `seen` as for `capped`. */
+  | { type: 'request-limit'; requests: number; seen: number };
+
+export interface IterateTasksOptions {
+  /** The account, required by the API when several are configured. */
+  email?: string | undefined;
+  /**
+   * Tasks per request before offset 1000, 2..1000. The page at offset 1000 always asks for 1000, the only way to
+   * reach the 2,000th task; memory is bounded by that page, whatever the account's size. @default 100
+   */
+  pageSize?: number | undefined;
+  /** Safety stop on page requests, so a misbehaving API cannot keep us looping. @default 100 */
+  maxRequests?: number | undefined;
+  /**
+   * Asset ids already handed out (by the assets windows): not yielded again; every yielded asset is added.
+   * @default a new set
+   */
+  seen?: Set<string> | undefined;
+  signal?: AbortSignal | undefined;
+  onEvent?: ((event: TaskEvent) => void) | undefined;
+}
+
+type ListTasks = NonNullable<AssetsClient['listTasks']>;
+
+/**
+ * Yields the assets the account's SUCCEEDED tasks produced, newest task first, each assetId once, walking the task
+ * history's window (offsets 0..1000, up to 1000 per page: the newest 2,000 tasks).
+ *
+ * Consecutive pages overlap by one task, as in `iterateAssets`: when the last task of a page does not come back in
+ * the next one, tasks were deleted above it and the history shifted towards offset 0, so the stretch before is read
+ * again until a page shows a task already seen. New tasks shift the other way and only repeat tasks, which are
+ * skipped by taskId. The next page is requested while the current one is handed out; leaving the loop (`break`,
+ * an error, the signal) cancels it.
+ */
+export async function* iterateTasks(
+  client: AssetsClient,
+  options: IterateTasksOptions = {},
+): AsyncGenerator<Asset> {
+  const { email, pageSize = 100, maxRequests = 100, onEvent } = options;
+  if (!Number.isInteger(pageSize) || pageSize < 2 || pageSize > MAX_TASK_LIMIT) {
+    // 2, not 1: a page must hold the overlap task plus at least one new one.
+    throw new UsageError(
+      `Expected \`pageSize\` to be an integer from 2 to ${MAX_TASK_LIMIT}, got ${String(pageSize)}`,
+    );
+  }
+  if (!Number.isInteger(maxRequests) || maxRequests < 1) {
+    throw new UsageError(`Expected \`maxRequests\` to be an integer >= 1, got ${String(maxRequests)}`);
+  }
+  if (typeof client.listTasks !== 'function') {
+    throw new UsageError('This API client cannot list the task history (it has no `listTasks`)');
+  }
+  const listTasks: ListTasks = client.listTasks.bind(client);
+  const seen = options.seen ?? new Set<string>();
+  const outer = options.signal;
+  if (outer?.aborted) throw new AbortError();
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const onOuterAbort = (): void => controller.abort();
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = controller.signal;
+
+  const limitAt = (offset: number): number => (offset >= MAX_OFFSET ? MAX_TASK_LIMIT : pageSize);
+  const after = (offset: number): number | undefined =>
+    offset >= MAX_OFFSET ? undefined : Math.min(offset + pageSize - 1, MAX_OFFSET);
+  let requests = 0;
+  const fetchPage = (offset: number): Promise<TaskPage> | undefined => {
+    if (requests >= maxRequests) return undefined;
+    requests++;
+    const promise = listTasks({ offset, limit: limitAt(offset), email, statuses: ['SUCCEEDED'], signal });
+    // A prefetched page may be abandoned; its rejection must not surface as unhandled.
+    promise.catch(() => {});
+    return promise;
+  };
+  // Bounded by the window (2,000 tasks plus what drift adds), so the walk never re-emits a task's events.
+  const doneTasks = new Set<string>();
+  function* fresh(page: TaskPage, offset: number): Generator<Asset, number> {
+    let count = 0;
+    for (const item of page.skipped) onEvent?.({ type: 'skipped', offset, item });
+    for (const task of page.tasks) {
+      if (task.taskId !== undefined) {
+        if (doneTasks.has(task.taskId)) continue;
+        doneTasks.add(task.taskId);
+      }
+      count += yield* artifactsOf(task);
+    }
+    return count;
+  }
+  function* artifactsOf(task: Task): Generator<Asset, number> {
+    // Asked for SUCCEEDED only; an API that ignored the filter still gets no files taken from unfinished tasks.
+    if (task.status !== undefined && task.status !== 'SUCCEEDED') return 0;
+    let count = 0;
+    for (const artifact of task.artifacts) {
+      if (artifact.kind === 'skipped') {
+        const { assetId, reason } = artifact;
+        onEvent?.({ type: 'artifact-unusable', taskId: task.taskId, assetId, reason });
+      } else if (artifact.kind !== 'asset') {
+        const { assetId, kind } = artifact;
+        onEvent?.({ type: 'artifact-skipped', taskId: task.taskId ?? '', assetId, reason: kind });
+      } else if (!seen.has(artifact.asset.assetId)) {
+        seen.add(artifact.asset.assetId);
+        count++;
+        yield artifact.asset;
+      }
+    }
+    return count;
+  }
+
+  let offset = 0;
+  let pending = fetchPage(0);
+  let anchor: string | undefined;
+  let anchorPage = new Set<string | undefined>();
+  try {
+    for (;;) {
+      if (pending === undefined) {
+        onEvent?.({ type: 'request-limit', requests, seen: doneTasks.size });
+        return;
+      }
+      const page = await pending;
+      const full = page.rawCount >= limitAt(offset);
+      const next = full ? after(offset) : undefined;
+      // Requested before this page is handed out, so the listing keeps pace with a fast consumer.
+      pending = next === undefined ? undefined : fetchPage(next);
+
+      // The page after a full one always holds that page's last task, unless tasks were deleted above this offset
+      // and some moved to before it; an empty page says the same. Step back until a page shows a task of the
+      // previous page: from there on nothing can have slipped through.
+      if (anchor !== undefined && !page.rawIds.includes(anchor)) {
+        let reread = 0;
+        for (let back = offset; back > 0; ) {
+          back = Math.max(0, back - (pageSize - 1));
+          const again = fetchPage(back);
+          if (again === undefined) break;
+          const earlier = await again;
+          reread += yield* fresh(earlier, back);
+          if (earlier.rawIds.some((id) => id !== undefined && anchorPage.has(id))) break;
+        }
+        onEvent?.({ type: 'drift', offset, reread });
+      }
+      const artifacts = yield* fresh(page, offset);
+      onEvent?.({ type: 'page', offset, rawCount: page.rawCount, tasks: page.tasks.length, artifacts });
+      if (full && offset >= MAX_OFFSET) onEvent?.({ type: 'capped', seen: doneTasks.size });
+      if (next === undefined) return;
+      anchor = page.rawIds.at(-1);
+      anchorPage = new Set(page.rawIds);
+      offset = next;
+    }
+  } finally {
+    // Whatever ended the walk, the page still in flight is cancelled.
+    controller.abort();
+    outer?.removeEventListener('abort', onOuterAbort);
+  }
+}
