@@ -3,10 +3,13 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AbortError, UsageError } from './errors.js';
 import { fileSize, setAside } from './fsutil.js';
+import { GALLERY_MARKER } from './gallery/page.js';
+import { GALLERY_NAME } from './gallery/write.js';
 import { resolveInside } from './layout.js';
 import { acquireLock, LOCK_NAME } from './lock.js';
 import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from './manifest.js';
 import { checkOutFolder } from './out-folder.js';
+import { RUN_RECORD_NAME } from './run-record.js';
 
 export interface VerifyOptions {
   /** The backup folder. */
@@ -56,7 +59,13 @@ export interface VerifyReport {
   quick: boolean;
 }
 
-const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, LOCK_NAME]);
+const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, LOCK_NAME, RUN_RECORD_NAME]);
+
+/** An `index.html` the gallery wrote (a page of the user's own is reported like any other stranger). */
+async function isOurGallery(file: string): Promise<boolean> {
+  const head = await fs.readFile(file, 'utf8').catch(() => '');
+  return head.includes(GALLERY_MARKER);
+}
 
 /** `<stem>.damaged-N.<ext>` or `<stem>.conflict-N.<ext>`: the path of the file it was moved away from, if so. */
 function setAsideOf(file: string): string | undefined {
@@ -182,6 +191,9 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     }
     for (const file of await walk(out)) {
       if (OWN_FILES.has(file) || known.has(file) || file.endsWith('.part.json')) continue;
+      if (/^manifest\.journal\.\d+$/.test(file)) continue; // a journal kept until a rewrite succeeds
+      if (/^\.(\.runway-backup-status\.json|index\.html)\.\d+\.[0-9a-f]+\.tmp$/.test(file)) continue; // an interrupted atomic write
+      if (file === GALLERY_NAME && (await isOurGallery(path.join(out, file)))) continue;
       if (path.basename(file).startsWith('.manifest.json.')) continue; // temp file of an interrupted rewrite
       if (path.basename(file).startsWith(`${LOCK_NAME}.`)) continue; // a takeover's temp or break file
       const original = setAsideOf(file);
