@@ -11,9 +11,9 @@ export const HELP = `runway-backup: back up a RunwayML account's media through u
 Usage:
   runway-backup backup   [--out DIR] [--email E]... [--media-type video,image,audio] [--concurrency auto|N]
                          [--no-previews] [--metadata] [--dry-run] [--no-gallery] [--config FILE]
-                         [--base-url URL] [--retries N] [--timeout SECONDS] [--json] [-q]
+                         [--base-url URL] [--retries N] [--timeout SECONDS] [--task-history M] [--json] [-q]
   runway-backup list     [--email E] [--media-type T] [--config FILE] [--base-url URL] [--retries N]
-                         [--timeout SECONDS] [--json] [-q]
+                         [--timeout SECONDS] [--task-history M] [--json] [-q]
   runway-backup verify   [--out DIR] [--quick] [--config FILE] [--json] [-q]
   runway-backup gallery  [--out DIR] [--open]
   runway-backup status   [--out DIR] [--json]

@@ -17,6 +17,8 @@ export interface FileConfig {
   baseUrl?: string;
   retries?: number;
   timeoutSeconds?: number;
+  /** Walk the task history: when an assets window is capped (auto), always, or never. */
+  taskHistory?: 'auto' | 'always' | 'never';
 }
 
 /**
@@ -59,6 +61,8 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   baseUrl: (v) => (typeof v === 'string' && /^https?:\/\//.test(v) ? undefined : 'an http(s) URL'),
   retries: integerIn(0, 20),
   timeoutSeconds: integerIn(1, 3600),
+  taskHistory: (v) =>
+    v === 'auto' || v === 'always' || v === 'never' ? undefined : '"auto", "always" or "never"',
 };
 
 /**

@@ -29,6 +29,7 @@ describe('config file', () => {
       baseUrl: 'https://api.useapi.net',
       retries: 5,
       timeoutSeconds: 30,
+      taskHistory: 'auto',
     });
     const raw = JSON.parse(await fs.readFile(EXAMPLE, 'utf8')) as Record<string, unknown>;
     for (const key of Object.keys(config))

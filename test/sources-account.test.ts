@@ -117,9 +117,7 @@ describe('an account past every window (issue 9, "Done when")', () => {
     expect(s.stats.status403).toBe(10);
     const singles = s.stats.taskQueries.filter((q) => q.startsWith('task/'));
     expect(singles.sort()).toEqual(
-      fromTasks
-        .map((id) => `task/${encodeURIComponent(s.rawAsset(id)!.taskId as string)}`)
-        .sort(),
+      fromTasks.map((id) => `task/${encodeURIComponent(s.rawAsset(id)!.taskId as string)}`).sort(),
     );
     const manifest = await readManifest(out);
     for (const id of fromTasks) {

@@ -68,7 +68,7 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     metadata: flags.metadata ? true : (file.metadata ?? false),
     retries: flags.retries ?? file.retries ?? 5,
     timeoutMs: (flags.timeout ?? file.timeoutSeconds ?? 30) * 1000,
-    taskHistory: flags.taskHistory,
+    taskHistory: flags.taskHistory ?? file.taskHistory,
   };
   return settings;
 }
