@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { type Got, RequestError, type Response } from 'got';
 import { AbortError, ApiError, MalformedResponseError, NetworkError, UsageError } from '../errors.js';
-import { backoffDelay, parseRetryAfter, RateGate, sleep } from '../retry.js';
+import { parseRetryAfter, RateGate, type RetryInfo, withRetries } from '../retry.js';
 import type { Asset, MediaType } from '../types.js';
 import { isMediaType, MEDIA_TYPES } from '../types.js';
 import { parseAsset, type SkippedItem } from './parse.js';
@@ -33,11 +33,7 @@ export interface ClientOptions {
   onRetry?: ((info: RetryInfo) => void) | undefined;
 }
 
-export interface RetryInfo {
-  attempt: number;
-  delayMs: number;
-  reason: string;
-}
+export type { RetryInfo } from '../retry.js';
 
 export interface ListPageParams {
   offset: number;
@@ -312,17 +308,15 @@ export function createClient(options: ClientOptions): AssetsClient {
     searchParams: URLSearchParams,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    for (let attemptNo = 1; ; attemptNo++) {
-      try {
-        return await attempt(path, searchParams, signal);
-      } catch (error) {
-        if (!(error instanceof RetryableFailure)) throw error;
-        if (attemptNo > retries) throw error.failure;
-        const delayMs = error.retryAfterMs ?? backoffDelay(attemptNo, { baseMs: backoffBaseMs });
-        onRetry?.({ attempt: attemptNo, delayMs, reason: error.failure.message });
-        await sleep(delayMs, signal);
-      }
-    }
+    // The same pacer as the file transfers: one way to count, wait for and report retries.
+    return withRetries(
+      () => attempt(path, searchParams, signal),
+      (error) =>
+        error instanceof RetryableFailure
+          ? { retry: true, error: error.failure, retryAfterMs: error.retryAfterMs }
+          : { retry: false, error },
+      { retries, backoffBaseMs, signal, onRetry },
+    );
   }
 
   return {
