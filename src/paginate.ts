@@ -241,7 +241,8 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
       // Only a full page says there is more: then keep `lookahead` pages on their way.
       if (full) while (inFlight.length < lookahead && nextOffset !== undefined) request();
 
-      if (anchor !== undefined && page.rawCount > 0 && !page.rawIds.includes(anchor)) {
+      // An empty page after a full one is the same sign: only deletions can have emptied it.
+      if (anchor !== undefined && !page.rawIds.includes(anchor)) {
         // The previous page's last item did not come back: items were deleted above this offset and everything
         // shifted left, so some items now sit before `offset`. Read the stretch before it again, stepping back
         // until a page shows an item of the previous page: from there on, nothing can have slipped through.

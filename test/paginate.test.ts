@@ -256,3 +256,22 @@ describe('iterateAssets over the simulator', () => {
     expect(events.filter((e) => e.type === 'incomplete')).toHaveLength(1);
   });
 });
+
+describe('a mass deletion that empties the next page', () => {
+  it('re-reads the stretch before it instead of ending the walk early', async () => {
+    const s = await sim({ assets: 100, listLatencyMs: 40 });
+    const before = s.assets().map((a) => a.assetId);
+    let done = false;
+    const onEvent = (e: ListingEvent): void => {
+      if (e.type !== 'page' || done) return;
+      done = true;
+      // 60 of the newest 100 vanish while the page at offset 49 is being answered: it comes back empty, and the
+      // 20 assets never read yet (the oldest) now sit at offsets 20..39.
+      for (const id of before.slice(20, 80)) s.deleteAsset(id);
+    };
+    const seen = await collect(iterateAssets(simClient(s), { lookahead: 1, onEvent }));
+    const got = new Set(seen.map((a) => a.assetId));
+    expect(s.assets()).toHaveLength(40);
+    expect(s.assets().filter((a) => !got.has(a.assetId))).toEqual([]);
+  });
+});
