@@ -53,6 +53,8 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     );
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
+    // A real run lists nothing on stdout: the path list is what a dry run prints.
+    expect(result.stdout).toBe('');
     await expectBackupMatches(s, out, { types: ['video'], previews: false });
     const own = ['manifest.json', 'index.html', '.runway-backup-status.json'];
     const files = (await listFiles(out)).filter((f) => !own.includes(f));

@@ -119,7 +119,8 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
         `${output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${settings.out}; listing the account`,
       );
     }
-    if (event.type === 'file-planned') {
+    // A real run plans files too (it counts them); only a dry run lists them.
+    if (event.type === 'file-planned' && output.dryRun) {
       if (output.json) planned.push({ path: event.file.path, bytes: event.file.expectedBytes });
       else {
         process.stdout.write(
