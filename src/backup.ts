@@ -109,7 +109,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     const run = new Run(o, out, manifest, client, scheduler, acct, signal, stop, options);
     // Backpressure: the lister stays at most this many assets ahead of the transfers, so URLs are used soon after
     // they are handed out and memory stays flat on large accounts.
-    const maxQueued = 256;
+    const maxQueued = 128;
+    // One waiter, woken by whichever asset finishes first (Promise.race over the set would attach a reaction to
+    // every pending asset per call: O(assets in flight) garbage per asset).
+    let wake: (() => void) | undefined;
     let refused: unknown;
     for (const account of o.accounts) {
       if (signal.aborted) break;
@@ -119,9 +122,17 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
             await run.plan(asset, account);
             continue;
           }
-          while (assets.size >= maxQueued && !signal.aborted) await Promise.race(assets);
+          while (assets.size >= maxQueued && !signal.aborted) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+          }
           if (signal.aborted) break;
-          const task = run.asset(asset, account).finally(() => assets.delete(task));
+          const task = run.asset(asset, account).finally(() => {
+            assets.delete(task);
+            wake?.();
+            wake = undefined;
+          });
           assets.add(task);
         }
       } catch (error) {

@@ -229,6 +229,8 @@ export class FileTransfer {
   #resumedFrom = 0;
   #segmentCount = 1;
   #resolve!: (result: DownloadResult) => void;
+  /** Ctrl-C: every lane of this file stops, through the generation's signal. */
+  readonly #onAbort = (): void => this.#generation.abort();
   #reject!: (error: unknown) => void;
 
   constructor(options: TransferOptions) {
@@ -257,6 +259,7 @@ export class FileTransfer {
     this.#jobs++;
     try {
       if (this.#o.signal?.aborted) throw new AbortError();
+      this.#o.signal?.addEventListener('abort', this.#onAbort, { once: true });
       await this.#prepare();
       const [first, ...others] = this.#segments.filter((s) => s.pos < s.end);
       for (const seg of others) this.#spawn(seg);
@@ -327,6 +330,7 @@ export class FileTransfer {
   async #settleIfIdle(): Promise<void> {
     if (this.#jobs > 0 || this.#settled) return;
     this.#settled = true;
+    this.#o.signal?.removeEventListener('abort', this.#onAbort);
     try {
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#o.signal?.aborted) throw new AbortError();
@@ -483,7 +487,9 @@ export class FileTransfer {
       if (!this.#freshUrl && o.refreshUrl && expiresAt !== undefined) {
         if (expiresAt - Date.now() < (o.refreshMarginMs ?? 60_000)) await this.#refresh('is about to expire');
       }
-      const signal = o.signal ? AbortSignal.any([o.signal, generation.signal]) : generation.signal;
+      // The run's signal aborts the current generation (linked in run()), so one signal serves both.
+      if (o.signal?.aborted) throw new AbortError();
+      const signal = generation.signal;
       await o.gate?.wait(signal);
       back = seg.pos > 0 && !this.#validator ? Math.min(OVERLAP_BYTES, seg.pos) : 0;
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
@@ -698,8 +704,9 @@ export class FileTransfer {
     }
     const handle = await this.#open();
     await this.#syncing?.catch(() => {});
-    // A restart may have left bytes of a longer, older object past the end.
-    await handle.truncate(total);
+    // A restart or a kept .part may have left bytes of a longer, older object past the end; a .part created empty
+    // for this object cannot have any.
+    if (this.#restarts > 0 || this.#resumedFrom > 0 || this.#segmentCount > 1) await handle.truncate(total);
     await hashRange(this.part, this.#hash, this.#hashedUpTo, total);
     this.#checkSize(total);
     // fsync before the rename: the bytes are on disk before the file can be seen under its name.

@@ -53,9 +53,10 @@ function networkError(error: unknown): DownloadError {
   });
 }
 
-async function* guarded(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function* guarded(stream: AsyncIterable<Buffer>, ended: () => void): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of stream) yield chunk;
+    ended();
   } catch (error) {
     throw networkError(error);
   }
@@ -80,10 +81,16 @@ export const gotTransport: Transport = async ({ url, headers, timeoutMs, signal 
   }
   // A later error is seen through the iterator; this keeps an unread stream's error from going unhandled.
   stream.on('error', () => {});
+  // Destroying a stream that ended makes got build an error (with a stack) per request for nothing.
+  let done = false;
   return {
     status: response.statusCode ?? 0,
     headers: response.headers,
-    body: guarded(stream),
-    destroy: () => stream.destroy(),
+    body: guarded(stream, () => {
+      done = true;
+    }),
+    destroy: () => {
+      if (!done) stream.destroy();
+    },
   };
 };
