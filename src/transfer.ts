@@ -131,6 +131,12 @@ interface Lane {
   generation: AbortController;
 }
 
+/** Which generation a request's abort follows; moved when its own lane restarts the file. */
+interface Link {
+  signal: AbortSignal;
+  abort: () => void;
+}
+
 /** Thrown inside an attempt to start the file over without spending a retry (the object proved different). */
 class StartOver extends Error {}
 /** Another lane restarted or failed the file: this lane's work is void, and it leaves quietly. */
@@ -480,38 +486,53 @@ export class FileTransfer {
     let response: TransportResponse;
     // Proving a .part without a validator: re-read the bytes before its end and compare them with the disk.
     let back = 0;
-    for (;;) {
-      const expiresAt = urlExpiresAt(this.#url);
-      // Only a URL from the listing is refreshed ahead of time: a fresh one that is short-lived anyway is used as
-      // it is, and a 403 still gets it replaced.
-      if (!this.#freshUrl && o.refreshUrl && expiresAt !== undefined) {
-        if (expiresAt - Date.now() < (o.refreshMarginMs ?? 60_000)) await this.#refresh('is about to expire');
-      }
-      // The run's signal aborts the current generation (linked in run()), so one signal serves both.
-      if (o.signal?.aborted) throw new AbortError();
-      const signal = generation.signal;
-      await o.gate?.wait(signal);
-      back = seg.pos > 0 && !this.#validator ? Math.min(OVERLAP_BYTES, seg.pos) : 0;
-      const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-      if (seg.pos > 0 || seg.start > 0) {
-        const last = Number.isFinite(seg.end) && seg.end !== this.#total ? String(seg.end - 1) : '';
-        headers.range = `bytes=${seg.pos - back}-${last}`;
-        if (this.#validator) headers['if-range'] = this.#validator;
-      }
-      this.#attempts++;
-      response = await this.#transport({ url: this.#url, headers, timeoutMs: o.timeoutMs ?? 30_000, signal });
-      if (response.status !== 403) break;
-      response.destroy();
-      await this.#refresh('expired (403)');
-    }
+    // The request's own signal, following the file's generation: another lane's restart aborts it, but a restart
+    // made by this lane to take the answer in hand (a 200 to a resume) moves it to the new generation instead.
+    const request = new AbortController();
+    const link: Link = { signal: generation.signal, abort: () => request.abort() };
+    link.signal.addEventListener('abort', link.abort, { once: true });
     try {
-      await this.#receive(lane, response, back);
+      for (;;) {
+        const expiresAt = urlExpiresAt(this.#url);
+        // Only a URL from the listing is refreshed ahead of time: a fresh one that is short-lived anyway is used as
+        // it is, and a 403 still gets it replaced.
+        if (!this.#freshUrl && o.refreshUrl && expiresAt !== undefined) {
+          if (expiresAt - Date.now() < (o.refreshMarginMs ?? 60_000))
+            await this.#refresh('is about to expire');
+        }
+        // The run's signal aborts the current generation (linked in run()), so one signal serves both.
+        if (o.signal?.aborted) throw new AbortError();
+        const signal = request.signal;
+        await o.gate?.wait(signal);
+        back = seg.pos > 0 && !this.#validator ? Math.min(OVERLAP_BYTES, seg.pos) : 0;
+        const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+        if (seg.pos > 0 || seg.start > 0) {
+          const last = Number.isFinite(seg.end) && seg.end !== this.#total ? String(seg.end - 1) : '';
+          headers.range = `bytes=${seg.pos - back}-${last}`;
+          if (this.#validator) headers['if-range'] = this.#validator;
+        }
+        this.#attempts++;
+        response = await this.#transport({
+          url: this.#url,
+          headers,
+          timeoutMs: o.timeoutMs ?? 30_000,
+          signal,
+        });
+        if (response.status !== 403) break;
+        response.destroy();
+        await this.#refresh('expired (403)');
+      }
+      try {
+        await this.#receive(lane, response, back, link);
+      } finally {
+        response.destroy();
+      }
     } finally {
-      response.destroy();
+      link.signal.removeEventListener('abort', link.abort);
     }
   }
 
-  async #receive(lane: Lane, response: TransportResponse, back: number): Promise<void> {
+  async #receive(lane: Lane, response: TransportResponse, back: number, link: Link): Promise<void> {
     const o = this.#o;
     let { seg, generation } = lane;
     const { status, headers } = response;
@@ -546,9 +567,12 @@ export class FileTransfer {
         // A fresh start, or a resume the server declined (If-Range did not match, or no validator to trust):
         // the whole current object, from byte 0.
         if (seg.pos > 0 || this.#segments.length > 1) {
+          link.signal.removeEventListener('abort', link.abort);
           lane.seg = await this.#restart();
           lane.generation = this.#generation;
           ({ seg, generation } = lane);
+          link.signal = generation.signal;
+          link.signal.addEventListener('abort', link.abort, { once: true });
         }
         this.#total = total;
         seg.end = total ?? Number.POSITIVE_INFINITY;

@@ -4,6 +4,7 @@
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import got, { RequestError } from 'got';
 import { DownloadError } from './errors.js';
 
@@ -53,13 +54,73 @@ function networkError(error: unknown): DownloadError {
   });
 }
 
-async function* guarded(stream: AsyncIterable<Buffer>, ended: () => void): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of stream) yield chunk;
-    ended();
-  } catch (error) {
-    throw networkError(error);
-  }
+/**
+ * The body's chunks, read through 'data' events with pause/resume for backpressure. Node's own async iterator
+ * destroys the stream when it ends, and got answers that destroy with an error object (and a stack) per request:
+ * measurable garbage on thousands of small files. The listeners are attached at once, so an end or an error that
+ * comes before the first read is not missed.
+ */
+function chunksOf(stream: Readable, ended: () => void): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let finished = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    if (queue.length >= 4) stream.pause();
+    notify();
+  };
+  const onEnd = (): void => {
+    finished = true;
+    notify();
+  };
+  const onError = (error: unknown): void => {
+    failure ??= error;
+    notify();
+  };
+  const onClose = (): void => {
+    // Closed without 'end' (destroyed, aborted): a short body, which the caller's byte count catches.
+    if (!finished) failure ??= new Error('the connection closed before the body ended');
+    notify();
+  };
+  // A late error (after the body was read, or once we stopped reading) must not go unhandled.
+  stream.on('error', () => {});
+  stream.on('data', onData);
+  stream.once('end', onEnd);
+  stream.on('error', onError);
+  stream.once('close', onClose);
+  const detach = (): void => {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('error', onError);
+    stream.off('close', onClose);
+  };
+  return (async function* () {
+    try {
+      for (;;) {
+        const chunk = queue.shift();
+        if (chunk !== undefined) {
+          if (queue.length === 0 && stream.isPaused()) stream.resume();
+          yield chunk;
+          continue;
+        }
+        if (finished) {
+          ended();
+          return;
+        }
+        if (failure !== undefined) throw networkError(failure);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      detach();
+    }
+  })();
 }
 
 /** got.stream, waiting for the status line before anything is read: an error page must never become a file. */
@@ -79,14 +140,12 @@ export const gotTransport: Transport = async ({ url, headers, timeoutMs, signal 
     stream.destroy();
     throw networkError(error);
   }
-  // A later error is seen through the iterator; this keeps an unread stream's error from going unhandled.
-  stream.on('error', () => {});
   // Destroying a stream that ended makes got build an error (with a stack) per request for nothing.
   let done = false;
   return {
     status: response.statusCode ?? 0,
     headers: response.headers,
-    body: guarded(stream, () => {
+    body: chunksOf(stream, () => {
       done = true;
     }),
     destroy: () => {
