@@ -77,9 +77,14 @@ function isRecord(value: unknown): value is RunRecord {
 }
 
 /** The outcome a finished summary stands for. */
-export function outcomeOf(summary: Pick<BackupSummary, 'interrupted' | 'filesFailed'>): RunOutcome {
+export function outcomeOf(
+  summary: Pick<BackupSummary, 'interrupted' | 'filesFailed'> &
+    Partial<Pick<BackupSummary, 'failedAccounts' | 'incompleteWindows'>>,
+): RunOutcome {
   if (summary.interrupted) return 'interrupted';
-  return summary.filesFailed > 0 ? 'failed' : 'done';
+  // An account the API refused, or a listing cut short, leaves the backup incomplete as surely as a failed file.
+  const missed = (summary.failedAccounts?.length ?? 0) + (summary.incompleteWindows?.length ?? 0);
+  return summary.filesFailed > 0 || missed > 0 ? 'failed' : 'done';
 }
 
 /** One line, without the token, for an error that stopped a run. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RUN_RECORD_NAME, type RunRecord } from '../src/run-record.js';
+import { outcomeOf, RUN_RECORD_NAME, type RunRecord } from '../src/run-record.js';
 import { runCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
@@ -112,5 +112,20 @@ describe('runway-backup status (built CLI)', () => {
     const status = await runCli(['status', '--bogus']);
     expect(status.code).toBe(2);
     expect(status.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the outcome a summary stands for', () => {
+  const base = { interrupted: false, filesFailed: 0, failedAccounts: [], incompleteWindows: [] };
+  it('is done only when nothing was missed', () => {
+    expect(outcomeOf(base)).toBe('done');
+    expect(outcomeOf({ ...base, filesFailed: 1 })).toBe('failed');
+    expect(outcomeOf({ ...base, interrupted: true, filesFailed: 1 })).toBe('interrupted');
+  });
+  it('an account the API refused, or a listing cut short, is not "done"', () => {
+    const refused = { account: 'b@x.io', code: 'ERR_API_BAD_REQUEST', reason: 'not configured' };
+    expect(outcomeOf({ ...base, failedAccounts: [refused] })).toBe('failed');
+    const cut = { account: undefined, window: 'all' as const, seen: 900, requests: 200 };
+    expect(outcomeOf({ ...base, incompleteWindows: [cut] })).toBe('failed');
   });
 });

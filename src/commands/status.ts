@@ -78,6 +78,10 @@ function describeRun(record: RunRecord, state: StatusState, now: number): string
     `${s.filesSkipped ?? 0} already there`,
     `${s.filesFailed ?? 0} failed`,
   ];
+  const refused = s.failedAccounts?.length ?? 0;
+  if (refused) parts.push(`${refused} account${refused > 1 ? 's' : ''} refused by the API, not backed up`);
+  const cut = s.incompleteWindows?.length ?? 0;
+  if (cut) parts.push(`warning: ${cut} listing${cut > 1 ? 's' : ''} cut short, more assets may exist`);
   const capped = s.cappedWindows?.length ?? 0;
   if (capped)
     parts.push(
