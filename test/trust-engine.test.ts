@@ -2,10 +2,21 @@
  * Issue 11, the engine's share: the faults fixed inside the rewritten engine (items 3, 4, 6, 7, 10 and the
  * `filesPlanned` part of 14), each shown by a test that fails on the engine before the rewrite.
  */
+
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, promises as fs, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  promises as fs,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import fse from 'fs-extra';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -72,6 +83,35 @@ async function expectIntact(out: string, { written = true } = {}): Promise<Manif
     }
   }
   return manifest.data;
+}
+
+/** Files below `out` holding exactly `data`. */
+async function keptCopies(out: string, data: Buffer): Promise<string[]> {
+  const found: string[] = [];
+  for (const f of await files(out)) if ((await fs.readFile(path.join(out, f))).equals(data)) found.push(f);
+  return found;
+}
+
+/** Whether `chattr +i` works here (root, a file system with the immutable flag): it makes a rename fail. */
+function immutableFilesHere(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rb-chattr-'));
+  const file = path.join(dir, 'probe');
+  try {
+    writeFileSync(file, 'x');
+    execFileSync('chattr', ['+i', file], { stdio: 'ignore' });
+    try {
+      renameSync(file, `${file}.moved`);
+      return false;
+    } catch {
+      execFileSync('chattr', ['-i', file], { stdio: 'ignore' });
+      return true;
+    }
+  } catch {
+    return false;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('item 3: no journal line is lost whatever fails between rewrites', () => {
@@ -283,7 +323,40 @@ describe('item 4: errors outside a transfer end the run cleanly', () => {
     const again = await runBackup(s, out, { previews: false });
     expect(again.filesFailed).toBe(0);
     await expectIntact(out);
+    // Fetched again beside the damaged copy, which is kept under another name.
+    const kept = await keptCopies(out, damaged);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).not.toBe(entry?.files[0]?.path);
   });
+
+  it.skipIf(!immutableFilesHere())(
+    'CLI: a damaged file that cannot be moved aside (immutable): one error line, exit 1, lock released',
+    async () => {
+      const s = await sim({ assets: 3 });
+      const env = { USEAPI_TOKEN: s.token, USEAPI_BASE_URL: s.url };
+      const out = await tempDir();
+      expect((await runCli(['backup', '--out', out, '--no-previews', '--quiet'], env)).code).toBe(0);
+      const first = Object.values((await expectIntact(out)).assets)[0]?.files[0];
+      const file = path.join(out, first?.path as string);
+      await fs.truncate(file, 10);
+      const damaged = await fs.readFile(file);
+      execFileSync('chattr', ['+i', file]);
+      try {
+        const result = await runCli(['backup', '--out', out, '--no-previews', '--quiet'], env);
+        expect(result.stderr).toMatch(/^runway-backup: Cannot write .*: permission denied \(EPERM\)\n$/);
+        expect(result.code).toBe(1);
+        await expectIntact(out);
+        expect((await fs.stat(file)).size).toBe(10);
+      } finally {
+        execFileSync('chattr', ['-i', file]);
+      }
+      const again = await runCli(['backup', '--out', out, '--no-previews', '--quiet'], env);
+      expect(again.code).toBe(0);
+      const kept = await keptCopies(out, damaged);
+      expect(kept).toHaveLength(1);
+      expect(kept[0]).not.toBe(first?.path);
+    },
+  );
 
   it.each(['listing', 'asset', 'file-start', 'file-bytes', 'file-done'] as const)(
     'an onEvent callback that throws on %s: backup() rejects with its error, lock released, manifest intact',
