@@ -329,6 +329,44 @@ describe('item 4: errors outside a transfer end the run cleanly', () => {
     expect(kept[0]).not.toBe(entry?.files[0]?.path);
   });
 
+  it('the run stops on one file: its sibling still busy finishes before backup() returns', async () => {
+    const s = await sim({ assets: 6 });
+    const out = await tempDir();
+    await runBackup(s, out);
+    const data = await expectIntact(out);
+    const entry = Object.values(data.assets).find((a) => a.files.length >= 2);
+    expect(entry).toBeDefined();
+    // Two files of one asset damaged: the first move aside fails (the run stops), the second is slow.
+    for (const f of entry?.files.slice(0, 2) ?? []) await fs.truncate(path.join(out, f.path), 10);
+    const real = fse.move;
+    const moved: number[] = [];
+    let calls = 0;
+    const move = vi.spyOn(fse, 'move').mockImplementation((async (
+      from: string,
+      to: string,
+      options: object,
+    ) => {
+      if (++calls === 1) throw Object.assign(new Error('EPERM: operation not permitted'), { code: 'EPERM' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await real(from, to, options);
+      moved.push(Date.now());
+    }) as never);
+    let returned = 0;
+    try {
+      const error = await runBackup(s, out).catch((e: unknown) => e);
+      returned = Date.now();
+      expect(error).toMatchObject({ code: 'ERR_DISK' });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    } finally {
+      move.mockRestore();
+    }
+    expect(calls).toBe(2);
+    // Nothing may touch the folder once backup() has returned (and released the lock).
+    expect(moved).toHaveLength(1);
+    expect(moved[0]).toBeLessThanOrEqual(returned);
+    await expectIntact(out);
+  });
+
   it.skipIf(!immutableFilesHere())(
     'CLI: a damaged file that cannot be moved aside (immutable): one error line, exit 1, lock released',
     async () => {
