@@ -18,11 +18,13 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import fse from 'fs-extra';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type BackupEvent, type BackupOptions, backup } from '../src/backup.js';
+import { type BackupEvent, type BackupOptions, backup, type FileJob } from '../src/backup.js';
 import { downloadFile } from '../src/download.js';
 import { Manifest, type ManifestData, type ManifestFile } from '../src/manifest.js';
+import { createProgress } from '../src/progress.js';
 import type { SimFileView, Simulator } from '../src/simulator/index.js';
 import { runCli } from './helpers/cli.js';
 import { withServer } from './helpers/server.js';
@@ -482,6 +484,44 @@ describe('item 6: a 404 while still listed, and a resume hashed before it asks',
     const data = await expectIntact(out);
     const record = data.assets[s.assets()[0]?.assetId as string]?.files[0];
     expect(record?.sha256).toBe(await s.sha256(s.assets()[0]?.files[0] as SimFileView));
+  });
+
+  it('a file started again (the retry with a fresh URL) keeps one progress bar, not an orphaned one', async () => {
+    const { default: bars } = await import('cli-progress');
+    const created = vi.spyOn(bars.MultiBar.prototype, 'create');
+    const removed = vi.spyOn(bars.MultiBar.prototype, 'remove');
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    stream.resume();
+    try {
+      const progress = await createProgress({ stream: stream as never, tty: true, quiet: false });
+      const file: FileJob = {
+        assetId: 'a1',
+        name: 'clip',
+        account: undefined,
+        role: 'main',
+        index: 0,
+        path: 'video/clip.mp4',
+        expectedBytes: 10,
+      };
+      progress.onEvent({ type: 'asset', asset: { assetId: 'a1' } as never, account: undefined, files: 1 });
+      progress.onEvent({ type: 'file-start', file });
+      progress.onEvent({ type: 'file-start', file });
+      progress.onEvent({ type: 'file-bytes', file, bytes: 10 });
+      progress.onEvent({
+        type: 'file-done',
+        file,
+        bytes: 10,
+        resumedFrom: 0,
+        movedAside: undefined,
+        segments: 1,
+      });
+      // Every file bar made was taken down again: only the overall bar is left.
+      expect(created.mock.calls.length - removed.mock.calls.length).toBe(1);
+      progress.stop();
+    } finally {
+      created.mockRestore();
+      removed.mockRestore();
+    }
   });
 
   it('a .part is hashed before the resume request goes out', async () => {
