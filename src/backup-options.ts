@@ -4,7 +4,7 @@ import type { AssetsClient } from './api/client.js';
 import { UsageError } from './errors.js';
 import type { ConcurrencySetting } from './lanes.js';
 import type { PartIO } from './part-file.js';
-import { parseTaskHistoryMode, type TaskHistoryMode } from './sources.js';
+import { parseTaskHistoryMode, TASK_HISTORY_MODES, type TaskHistoryMode } from './sources.js';
 import type { Transport } from './transport.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from './types.js';
 
@@ -95,7 +95,8 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
   }
   const types = options.mediaTypes ?? [...MEDIA_TYPES];
   if (!Array.isArray(types) || types.length === 0 || !types.every(isMediaType)) {
-    throw new UsageError(`Expected \`media-type\` to be a list of ${MEDIA_TYPES.join(', ')}`);
+    // Named as the library user spells it; the CLI checks `--media-type` itself, with its own name.
+    throw new UsageError(`Expected \`mediaTypes\` to be a list of ${MEDIA_TYPES.join(', ')}`);
   }
   const concurrency =
     options.concurrency === 'auto' || options.concurrency === undefined
@@ -106,6 +107,10 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
     throw new UsageError('Expected `onEvent` to be a function');
+  }
+  // Checked here: parseTaskHistoryMode trims its argument, and a number from untyped JS would throw a TypeError.
+  if (options.taskHistory !== undefined && typeof options.taskHistory !== 'string') {
+    throw new UsageError(`Expected \`taskHistory\` to be one of ${TASK_HISTORY_MODES.join(', ')}`);
   }
   return {
     token: options.token,

@@ -265,8 +265,12 @@ class Run {
         fileSize: asset.fileSize,
         account,
       });
-      const results = await Promise.all(plan.jobs.map((job) => this.#file(asset, account, job)));
-      if (this.signal.aborted || !results.every(Boolean)) return;
+      // allSettled, not all: when one file throws (and stops the run), its siblings may still be moving a damaged
+      // copy aside or writing the journal; backup() waits for this asset, so it must not settle before they do.
+      const settled = await Promise.allSettled(plan.jobs.map((job) => this.#file(asset, account, job)));
+      const thrown = settled.find((r) => r.status === 'rejected');
+      if (thrown) throw thrown.reason;
+      if (this.signal.aborted || !settled.every((r) => r.status === 'fulfilled' && r.value)) return;
       let sidecar: string | undefined;
       if (this.o.metadata) {
         sidecar = plan.sidecar;

@@ -351,15 +351,27 @@ export class Manifest {
         // Snapshot and rotate together, with nothing in between: every line of the rotated journals is in the
         // snapshot, and every later change goes to a fresh journal.
         const snapshot = `${JSON.stringify(this.data, null, 2)}\n`;
-        await this.#closeJournal();
+        // Renamed before its handle is closed, in the same tick as the snapshot: a change recorded while the close
+        // is under way opens a fresh journal. Closed first, that change would reopen and append to the file about
+        // to be rotated (and deleted below) although the snapshot lacks it, and later lines would follow it there.
+        const old = this.#opening;
+        this.#opening = undefined;
+        this.#handle = undefined;
         const rotated = path.join(path.dirname(this.file), `${JOURNAL_NAME}.${this.#rotations + 1}`);
+        let renameError: unknown;
         try {
           renameSync(this.journal, rotated);
           this.#rotations++;
+          this.#journalBytes = 0;
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') renameError = error;
+          else this.#journalBytes = 0;
         }
-        this.#journalBytes = 0;
+        if (old) await (await old.catch(() => undefined))?.close();
+        if (renameError !== undefined) {
+          this.#dirty += pending;
+          throw renameError;
+        }
         try {
           await writeFileAtomic(this.file, snapshot);
         } catch (error) {

@@ -173,7 +173,10 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
         totals.files += event.files;
         remaining.set(event.asset.assetId, (remaining.get(event.asset.assetId) ?? 0) + event.files);
         break;
-      case 'file-start':
+      case 'file-start': {
+        // A file can start twice (retried with a fresh URL after a 404): its first bar goes, or it stays orphaned.
+        const previous = active.get(event.file)?.bar;
+        if (previous) multibar.remove(previous);
         active.set(event.file, {
           bytes: 0,
           total: event.file.expectedBytes,
@@ -184,6 +187,7 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
             : undefined,
         });
         break;
+      }
       case 'file-size': {
         const state = active.get(event.file);
         if (state) {
