@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { type AssetsClient, createClient } from './api/client.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './backup-options.js';
-import { AbortError, DiskError, RunwayBackupError, UnsafePathError, UsageError } from './errors.js';
+import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError, UsageError } from './errors.js';
 import { ensureDir, isDiskError, toDiskError, writeIfChanged } from './fsutil.js';
 import { createLanes } from './lanes.js';
 import { resolveInside } from './layout.js';
@@ -23,14 +23,13 @@ export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js'
 export type { BackupOptions } from './backup-options.js';
 export type { FileJob } from './plan.js';
 
-/** Errors that end an account's listing but not the other accounts' backups. */
-function isAccountRefusal(error: unknown): error is RunwayBackupError {
-  return (
-    error instanceof RunwayBackupError &&
-    !(error instanceof AbortError) &&
-    !(error instanceof DiskError) &&
-    !(error instanceof UsageError)
-  );
+/**
+ * Errors that end one account's listing but not the other accounts' backups: the API refusing that account
+ * (400 not configured, 402, 403, 404, 596). An API that cannot be reached or keeps failing fails every account
+ * alike, so it ends the run (exit 4), as does anything else.
+ */
+function isAccountRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && (error.status < 500 || error.status === 596) && error.status !== 429;
 }
 
 function describe(error: unknown): string {
