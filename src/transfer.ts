@@ -206,6 +206,7 @@ export class FileTransfer {
   #urlRefreshes = 0;
   #refreshing: Promise<void> | undefined;
   #handle: PartHandle | undefined;
+  #opening: Promise<PartHandle> | undefined;
   /** How the `.part` is opened when the first byte is due: created empty, or kept to be continued. */
   #openFresh = true;
   #total: number | undefined;
@@ -390,11 +391,20 @@ export class FileTransfer {
 
   /** The `.part`, opened when the first byte is due: an error answer leaves no file behind. */
   async #open(): Promise<PartHandle> {
-    if (!this.#handle) {
-      this.#handle = await this.#io.open(this.part, this.#openFresh);
-      this.#openFresh = false;
-    }
-    return this.#handle;
+    if (this.#handle) return this.#handle;
+    // The segments of a resumed split file all want the .part at once: one open serves them. (A handle per lane
+    // left all but the last one unclosed, for the garbage collector to close with a warning on stderr.)
+    this.#opening ??= this.#io
+      .open(this.part, this.#openFresh)
+      .then((handle) => {
+        this.#handle = handle;
+        this.#openFresh = false;
+        return handle;
+      })
+      .finally(() => {
+        this.#opening = undefined;
+      });
+    return this.#opening;
   }
 
   /** Fetches `seg` until it is complete, with retries; after a restart, the lane carries the new first segment. */
@@ -410,7 +420,13 @@ export class FileTransfer {
             await this.#attempt(lane);
             return;
           } catch (error) {
-            if (!(error instanceof StartOver) || startOvers >= 2) throw error;
+            if (!(error instanceof StartOver)) throw error;
+            // Another lane already started the file over (or failed it): this lane's work is void. Restarting
+            // again would void that lane's fresh start and leave two lanes writing one file (several segments of
+            // a stale split .part get their whole-object answers at the same moment), even two versions of it.
+            if (lane.generation !== this.#generation || lane.generation.signal.aborted)
+              throw new Superseded();
+            if (startOvers >= 2) throw error;
             lane.seg = await this.#restart();
             lane.generation = this.#generation;
           }
@@ -487,7 +503,9 @@ export class FileTransfer {
       await o.gate?.wait(signal);
       back = seg.pos > 0 && !this.#validator ? Math.min(OVERLAP_BYTES, seg.pos) : 0;
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-      if (seg.pos > 0 || seg.start > 0) {
+      // The first segment of a split file asks a Range too, even from byte 0 (a retry after the split): a whole
+      // answer to it would mean starting the file over, and the other segments with it.
+      if (seg.pos > 0 || seg.start > 0 || this.#segments.length > 1) {
         const last = Number.isFinite(seg.end) && seg.end !== this.#total ? String(seg.end - 1) : '';
         headers.range = `bytes=${seg.pos - back}-${last}`;
         if (this.#validator) headers['if-range'] = this.#validator;
@@ -507,7 +525,7 @@ export class FileTransfer {
 
   async #receive(lane: Lane, response: TransportResponse, back: number): Promise<void> {
     const o = this.#o;
-    let { seg, generation } = lane;
+    const { seg, generation } = lane;
     const { status, headers } = response;
     const where = redactUrl(this.#url);
     if (status !== 200 && status !== 206) {
@@ -539,11 +557,10 @@ export class FileTransfer {
       if (seg.start === 0 && (seg.pos === 0 || validator !== this.#validator || !validator)) {
         // A fresh start, or a resume the server declined (If-Range did not match, or no validator to trust):
         // the whole current object, from byte 0.
-        if (seg.pos > 0 || this.#segments.length > 1) {
-          lane.seg = await this.#restart();
-          lane.generation = this.#generation;
-          ({ seg, generation } = lane);
-        }
+        // Starting over here with this very answer cannot work: it was asked under the generation a restart
+        // aborts, so its body breaks off at once; the file then failed a retry at a time (and, split again during
+        // the backoff, restarted again, until it ran out of retries). #runSegment starts over and asks anew.
+        if (seg.pos > 0 || this.#segments.length > 1) throw new StartOver();
         this.#total = total;
         seg.end = total ?? Number.POSITIVE_INFINITY;
         this.#validator = validator;
@@ -579,8 +596,10 @@ export class FileTransfer {
     }
     if (!this.#started) {
       this.#started = true;
-      o.onStart?.({ total: this.#total, offset: seg.pos });
-      this.#resumedFrom = Math.max(this.#resumedFrom, seg.pos);
+      // The bytes kept from the .part: for a resumed split file, those of every segment (from #prepare), not the
+      // position of whichever segment happened to answer first.
+      if (seg.start === 0) this.#resumedFrom = Math.max(this.#resumedFrom, seg.pos);
+      o.onStart?.({ total: this.#total, offset: this.#resumedFrom });
     }
     const handle = await this.#open();
     const disk = compare > 0 ? await handle.read(compare, seg.pos - compare) : undefined;
