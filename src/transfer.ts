@@ -372,7 +372,15 @@ export class FileTransfer {
       this.#segmentCount = this.#segments.length;
       return;
     }
-    if (state && partBytes && (state.total === undefined || partBytes < state.total)) {
+    // Only a .part written from byte 0 on, in order, is a prefix. A split download's .part has holes: when its
+    // segments cannot be trusted (one reaches past the end of the file), reading it as a prefix spliced the holes'
+    // zeros into a file of the right size, hashed as it was.
+    if (
+      state &&
+      !state.segments?.length &&
+      partBytes &&
+      (state.total === undefined || partBytes < state.total)
+    ) {
       if (state.validator || state.total !== undefined) {
         this.#openFresh = false;
         this.#total = state.total;

@@ -201,6 +201,20 @@ describe('split downloads', () => {
     await expectBackupMatches(s, out);
   });
 
+  it('a server that sends no validator is never split (a segment could not be proven to match)', async () => {
+    const { s, big } = await withBigFile(16 * MiB, {
+      validators: false,
+      cdnConnectionBytesPerSecond: 16_000_000,
+    });
+    const out = path.join(await tempDir(), 'out');
+    const summary = await libraryBackup(s, out);
+    expect(summary.filesSplit).toBe(0);
+    expect(summary.filesFailed).toBe(0);
+    expect(requestsFor(s, big)).toMatchObject([{ status: 200 }]);
+    expect(requestsFor(s, big)[0]!.range).toBeUndefined();
+    await expectBackupMatches(s, out);
+  });
+
   it('the object changing between runs while a split .part exists restarts the whole file, never splices', async () => {
     const { s, asset, big } = await withBigFile(32 * MiB, { cdnConnectionBytesPerSecond: 6_000_000 });
     const out = path.join(await tempDir(), 'out');
@@ -393,5 +407,59 @@ describe('resuming a split .part (FileTransfer, scripted server)', () => {
     expect(opened).toBe(1);
     expect(closed).toBe(1);
     expect(state).toBeUndefined();
+  });
+});
+
+describe('a split .part the journal cannot vouch for', () => {
+  it('is never read as one contiguous prefix: a segment position past the end of the .part starts over', async () => {
+    const size = 3 * MiB;
+    const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 13 + (i >> 12)) & 0xff));
+    const dest = path.join(await tempDir(), 'clip.mp4');
+    // The journal says the second segment holds bytes up to 2 MiB + 300,000, but the .part ends at 1.5 MiB (its
+    // tail lost): [1 MiB, 1.5 MiB) is a hole of zeros, and [500,000, 1 MiB) was never written either.
+    const segments: [number, number, number][] = [
+      [0, 500_000, MiB],
+      [MiB, 2 * MiB + 300_000, 3 * MiB],
+    ];
+    const part = Buffer.alloc(1.5 * MiB);
+    data.copy(part, 0, 0, 500_000);
+    await fs.writeFile(`${dest}.part`, part);
+    let state: ResumeState | undefined = { validator: '"v1"', total: size, segments };
+    const ranges: (string | undefined)[] = [];
+    const transport = async (request: TransportRequest): Promise<TransportResponse> => {
+      ranges.push(request.headers.range);
+      const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const end = m?.[2] ? Number(m[2]) + 1 : size;
+      return {
+        status: m ? 206 : 200,
+        headers: {
+          etag: '"v1"',
+          'accept-ranges': 'bytes',
+          'content-length': String(end - start),
+          ...(m ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {}),
+        },
+        body: (async function* () {
+          yield data.subarray(start, end);
+        })(),
+        destroy() {},
+      };
+    };
+    const transfer = new FileTransfer({
+      dest,
+      url: 'http://127.0.0.1:9/clip.mp4',
+      transport,
+      resumeStore: {
+        get: () => state,
+        set: (next) => {
+          state = next;
+        },
+      },
+    });
+    await transfer.run();
+    const result = await transfer.result;
+    expect((await fs.readFile(dest)).equals(data)).toBe(true);
+    expect(result.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(ranges).toEqual([undefined]);
   });
 });
