@@ -289,15 +289,22 @@ export class FileTransfer {
     this.#segments.push(seg);
     this.#segments.sort((a, b) => a.start - b.start);
     // The split is on record before the new segment writes a byte: a run killed after that must resume each
-    // segment, never read the sparse .part as one contiguous prefix.
-    if (!(await this.#checkpoint())) {
-      best.end = seg.end;
-      this.#segments = this.#segments.filter((s) => s !== seg);
-      return false;
+    // segment, never read the sparse .part as one contiguous prefix. Meanwhile the split counts as a job: the
+    // shortened segment may reach its new end first, and the file must not settle with the new one unfetched.
+    this.#jobs++;
+    try {
+      if (!(await this.#checkpoint())) {
+        best.end = seg.end;
+        this.#segments = this.#segments.filter((s) => s !== seg);
+        return false;
+      }
+      this.#segmentCount++;
+      this.#spawn(seg);
+      return true;
+    } finally {
+      this.#jobs--;
+      void this.#settleIfIdle();
     }
-    this.#segmentCount++;
-    this.#spawn(seg);
-    return true;
   }
 
   #spawn(seg: Segment): void {

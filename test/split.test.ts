@@ -15,6 +15,13 @@ import { tempDir } from './helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 
+/** `size` bytes, byte i being `f(i)` (mod 256): a chunk at the wrong offset does not match. */
+function pattern(size: number, f: (i: number) => number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = f(i) & 0xff;
+  return bytes;
+}
+
 /** A small account whose first asset's main file is `size` bytes: the large file that ends the run. */
 async function withBigFile(size: number, options: SimulatorOptions = {}) {
   const s = await sim({ assets: 4, mediaMix: { video: 1, image: 0, audio: 0 }, ...options });
@@ -336,7 +343,7 @@ describe('split .part of an object that changed (FileTransfer, scripted server)'
 describe('resuming a split .part (FileTransfer, scripted server)', () => {
   it('every segment resumes through one file handle, closed at the end', async () => {
     const size = 3 * MiB;
-    const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + (i >> 16)) & 0xff));
+    const data = pattern(size, (i) => (i * 7 + i) >> 16);
     const dest = path.join(await tempDir(), 'clip.mp4');
     // What a killed run left: three segments, each flushed up to some position.
     const segments: [number, number, number][] = [
@@ -413,7 +420,7 @@ describe('resuming a split .part (FileTransfer, scripted server)', () => {
 describe('a split .part the journal cannot vouch for', () => {
   it('is never read as one contiguous prefix: a segment position past the end of the .part starts over', async () => {
     const size = 3 * MiB;
-    const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 13 + (i >> 12)) & 0xff));
+    const data = pattern(size, (i) => (i * 13 + i) >> 12);
     const dest = path.join(await tempDir(), 'clip.mp4');
     // The journal says the second segment holds bytes up to 2 MiB + 300,000, but the .part ends at 1.5 MiB (its
     // tail lost): [1 MiB, 1.5 MiB) is a hole of zeros, and [500,000, 1 MiB) was never written either.
@@ -461,5 +468,58 @@ describe('a split .part the journal cannot vouch for', () => {
     expect((await fs.readFile(dest)).equals(data)).toBe(true);
     expect(result.sha256).toBe(createHash('sha256').update(data).digest('hex'));
     expect(ranges).toEqual([undefined]);
+  });
+});
+
+describe('splitting while the first lane runs (FileTransfer, scripted server)', () => {
+  it('a segment that reaches its new end while the split is being recorded does not end the file early', async () => {
+    const size = 16 * MiB;
+    const data = pattern(size, (i) => (i * 31 + i) >> 10);
+    const dest = path.join(await tempDir(), 'clip.mp4');
+    const transport = async (request: TransportRequest): Promise<TransportResponse> => {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const end = m?.[2] ? Number(m[2]) + 1 : size;
+      return {
+        status: m ? 206 : 200,
+        headers: {
+          etag: '"v1"',
+          'accept-ranges': 'bytes',
+          'content-length': String(end - start),
+          ...(m ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {}),
+        },
+        // A fast connection: 1 MiB at a time.
+        body: (async function* () {
+          for (let at = start; at < end; at += MiB) {
+            await new Promise((resolve) => setImmediate(resolve));
+            yield data.subarray(at, Math.min(end, at + MiB));
+          }
+        })(),
+        destroy() {},
+      };
+    };
+    let state: ResumeState | undefined;
+    let split: Promise<boolean> | undefined;
+    const transfer: FileTransfer = new FileTransfer({
+      dest,
+      url: 'http://127.0.0.1:9/clip.mp4',
+      transport,
+      resumeStore: {
+        get: () => state,
+        // A busy journal: recording the split takes a while, long enough for the first lane to reach its new end.
+        set: async (next) => {
+          if (next?.segments) await new Promise((resolve) => setTimeout(resolve, 100));
+          state = next;
+        },
+      },
+      onBytes: () => {
+        split ??= transfer.split(MiB);
+      },
+    });
+    await transfer.run();
+    expect(await split).toBe(true);
+    const result = await transfer.result;
+    expect(result.segments).toBe(2);
+    expect((await fs.readFile(dest)).equals(data)).toBe(true);
   });
 });
