@@ -343,7 +343,7 @@ describe('split .part of an object that changed (FileTransfer, scripted server)'
 describe('resuming a split .part (FileTransfer, scripted server)', () => {
   it('every segment resumes through one file handle, closed at the end', async () => {
     const size = 3 * MiB;
-    const data = pattern(size, (i) => (i * 7 + i) >> 16);
+    const data = pattern(size, (i) => i * 7 + (i >> 16));
     const dest = path.join(await tempDir(), 'clip.mp4');
     // What a killed run left: three segments, each flushed up to some position.
     const segments: [number, number, number][] = [
@@ -420,7 +420,7 @@ describe('resuming a split .part (FileTransfer, scripted server)', () => {
 describe('a split .part the journal cannot vouch for', () => {
   it('is never read as one contiguous prefix: a segment position past the end of the .part starts over', async () => {
     const size = 3 * MiB;
-    const data = pattern(size, (i) => (i * 13 + i) >> 12);
+    const data = pattern(size, (i) => i * 13 + (i >> 12));
     const dest = path.join(await tempDir(), 'clip.mp4');
     // The journal says the second segment holds bytes up to 2 MiB + 300,000, but the .part ends at 1.5 MiB (its
     // tail lost): [1 MiB, 1.5 MiB) is a hole of zeros, and [500,000, 1 MiB) was never written either.
@@ -474,7 +474,7 @@ describe('a split .part the journal cannot vouch for', () => {
 describe('splitting while the first lane runs (FileTransfer, scripted server)', () => {
   it('a segment that reaches its new end while the split is being recorded does not end the file early', async () => {
     const size = 16 * MiB;
-    const data = pattern(size, (i) => (i * 31 + i) >> 10);
+    const data = pattern(size, (i) => i * 31 + (i >> 10));
     const dest = path.join(await tempDir(), 'clip.mp4');
     const transport = async (request: TransportRequest): Promise<TransportResponse> => {
       const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
