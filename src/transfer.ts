@@ -456,7 +456,17 @@ export class FileTransfer {
         }
         if (lane.generation.signal.aborted && !this.#o.signal?.aborted)
           return { retry: false, error: new Superseded() };
-        return judge(error);
+        const verdict = judge(error);
+        // A reset, a timeout or a body cut short: a struggling server or link, which the lanes back off from as
+        // from a 429 or 5xx (those are reported where they are answered). Without this they only ever grew.
+        const code = error instanceof DownloadError ? error.code : undefined;
+        if (
+          verdict.retry &&
+          !this.#o.signal?.aborted &&
+          (code === 'ERR_DOWNLOAD_NETWORK' || code === 'ERR_DOWNLOAD_SHORT')
+        )
+          this.#o.onThrottle?.('network');
+        return verdict;
       },
       { retries, backoffBaseMs, signal: this.#o.signal, onRetry: (info) => this.#o.onRetry?.(info) },
     );

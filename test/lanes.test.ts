@@ -198,4 +198,37 @@ describe('lanes against the simulator', () => {
     expect(summary.filesFailed).toBe(0);
     await expectBackupMatches(s, out);
   });
+
+  it('shrink on connection resets and timeouts too, not only on 429/503', async () => {
+    const s = await sim({
+      assets: 40,
+      mainSize: { min: 100_000, max: 300_000 },
+      cdnConnectionBytesPerSecond: 2_000_000,
+      cdnFaults: { reset: 0.15, stall: 0.05, stallMs: 5000, maxPerFile: 1 },
+    });
+    const out = path.join(await tempDir(), 'out');
+    const lanes: number[] = [];
+    const summary = await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      concurrency: 'auto',
+      backoffBaseMs: 5,
+      retries: 10,
+      timeoutMs: 300,
+      onEvent: (e) => {
+        if (e.type === 'lanes') lanes.push(e.lanes);
+      },
+    });
+    expect(s.stats.faultsByKind.reset).toBeGreaterThan(0);
+    expect(s.stats.faultsByKind.stall).toBeGreaterThan(0);
+    expect(s.stats.status429 + s.stats.faultsByKind.cdn5xx).toBe(0);
+    // Started at 8: some change was a halving, and it went below where it started.
+    const shrinks = lanes.filter((n, i) => n === Math.max(2, Math.floor((i === 0 ? 8 : lanes[i - 1]!) / 2)));
+    expect(shrinks.length).toBeGreaterThan(0);
+    expect(Math.min(...lanes)).toBeLessThan(8);
+    console.log(`lanes under resets/stalls: ${[8, ...lanes].join(' -> ')}`);
+    expect(summary.filesFailed).toBe(0);
+    await expectBackupMatches(s, out);
+  });
 });
