@@ -579,7 +579,10 @@ export class FileTransfer {
     let skip = 0;
     if (status === 200) {
       const total = lengthOf(headers);
-      if (seg.start === 0 && (seg.pos === 0 || validator !== this.#validator || !validator)) {
+      // (A whole answer to the first segment of a split file, from the same object, is the server ignoring Range
+      // this once: the other segments stand, and it is read like any ignored Range below.)
+      const fresh = seg.pos === 0 && this.#segments.length === 1;
+      if (seg.start === 0 && (fresh || validator !== this.#validator || !validator)) {
         // A fresh start, or a resume the server declined (If-Range did not match, or no validator to trust):
         // the whole current object, from byte 0.
         // Starting over here with this very answer cannot work: it was asked under the generation a restart

@@ -523,3 +523,57 @@ describe('splitting while the first lane runs (FileTransfer, scripted server)', 
     expect((await fs.readFile(dest)).equals(data)).toBe(true);
   });
 });
+
+describe('a server that ignores Range once, for the first segment of a split file', () => {
+  it('is read like any ignored Range: the other segments stand, nothing starts over', async () => {
+    const size = 3 * MiB;
+    const data = pattern(size, (i) => i * 11 + (i >> 14));
+    const dest = path.join(await tempDir(), 'clip.mp4');
+    // Segment 1 never wrote a byte; segment 2 kept half a MiB.
+    const segments: [number, number, number][] = [
+      [0, 0, MiB],
+      [MiB, MiB + 500_000, 3 * MiB],
+    ];
+    const part = Buffer.alloc(MiB + 500_000);
+    data.copy(part, MiB, MiB, MiB + 500_000);
+    await fs.writeFile(`${dest}.part`, part);
+    let state: ResumeState | undefined = { validator: '"v1"', total: size, segments };
+    const asked: string[] = [];
+    const transport = async (request: TransportRequest): Promise<TransportResponse> => {
+      asked.push(`${request.headers.range} ${request.headers['if-range']}`);
+      const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const end = m?.[2] ? Number(m[2]) + 1 : size;
+      const whole = start === 0;
+      return {
+        status: whole ? 200 : 206,
+        headers: {
+          etag: '"v1"',
+          'content-length': String(whole ? size : end - start),
+          ...(whole ? {} : { 'content-range': `bytes ${start}-${end - 1}/${size}` }),
+        },
+        body: (async function* () {
+          yield whole ? data : data.subarray(start, end);
+        })(),
+        destroy() {},
+      };
+    };
+    const transfer = new FileTransfer({
+      dest,
+      url: 'http://127.0.0.1:9/clip.mp4',
+      transport,
+      resumeStore: {
+        get: () => state,
+        set: (next) => {
+          state = next;
+        },
+      },
+    });
+    await transfer.run();
+    const result = await transfer.result;
+    // The first segment asks its own range (guarded), even from byte 0, as it is bounded by another segment.
+    expect(asked.sort()).toEqual([`bytes=${MiB + 500_000}- "v1"`, `bytes=0-${MiB - 1} "v1"`].sort());
+    expect(result).toMatchObject({ restarts: 0, segments: 2, attempts: 2 });
+    expect((await fs.readFile(dest)).equals(data)).toBe(true);
+  });
+});
