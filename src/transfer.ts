@@ -655,7 +655,8 @@ export class FileTransfer {
       await this.#write(data, seg, generation);
       if (seg.pos >= seg.end) break;
     }
-    if (compare > 0) throw new StartOver();
+    // A body that ended inside the overlap disproved nothing: retried like any short body, not started over.
+    if (compare > 0) throw retryable('ERR_DOWNLOAD_SHORT', 'the answer ended before the bytes to compare');
     if (!Number.isFinite(seg.end)) {
       // No size was announced: the end of the body is the end of the file.
       seg.end = seg.pos;
