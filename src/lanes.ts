@@ -97,11 +97,25 @@ class AdaptiveLanes implements LaneController {
     const rate = (this.#bytes * 1000) / elapsed;
     this.#bytes = 0;
     this.#windowStart = now;
-    if (!busy || now < this.#quietUntil) {
+    // An idle window says nothing about the lanes; it is skipped, not a reset: resetting the comparison made the
+    // next busy window a fresh probe that always grew, so a run whose listing was the limit now and then climbed
+    // to `max` without any gain in throughput.
+    if (!busy) return;
+    if (now < this.#quietUntil) {
       this.#previousRate = 0;
       return;
     }
-    if (!this.#best || rate > this.#best.rate) this.#best = { limit: this.#limit, rate };
+    if (this.#settledAt !== 0) {
+      // Settled on the best count: hold it until it is time to probe upward again. (Comparing its rate with the
+      // rate of the count that did not pay made it grow again at once: an endless swing between the two.)
+      if (now - this.#settledAt <= 10 * this.#cooldownMs) return;
+      this.#settledAt = 0;
+      this.#best = undefined;
+      this.#previousRate = 0;
+    }
+    // The best is the smallest count that reached the highest throughput to within `gain`: lanes that only share
+    // the same link are not better, so a plateau settles where it starts rather than one step past it.
+    if (!this.#best || rate >= this.#best.rate * this.#gain) this.#best = { limit: this.#limit, rate };
     const grew = this.#previousRate === 0 || rate >= this.#previousRate * this.#gain;
     this.#previousRate = rate;
     if (grew && this.#limit < this.#max) {
@@ -110,14 +124,8 @@ class AdaptiveLanes implements LaneController {
     }
     if (!grew) {
       // Growth stopped paying: settle on the best count seen, and try upward again in a while.
-      if (this.#best.limit !== this.#limit && rate < this.#best.rate / this.#gain)
-        this.#set(this.#best.limit);
-      if (this.#settledAt === 0) this.#settledAt = now;
-      if (now - this.#settledAt > 10 * this.#cooldownMs) {
-        this.#settledAt = 0;
-        this.#best = undefined;
-        this.#previousRate = 0;
-      }
+      this.#set(this.#best.limit);
+      this.#settledAt = now;
     }
   }
 
@@ -127,6 +135,8 @@ class AdaptiveLanes implements LaneController {
     this.#quietUntil = now + this.#cooldownMs;
     this.#best = undefined;
     this.#previousRate = 0;
+    // Free to grow back from the halved count once the cooldown is over.
+    this.#settledAt = 0;
     this.#set(Math.floor(this.#limit / 2));
   }
 

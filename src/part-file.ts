@@ -28,13 +28,15 @@ export interface PartIO {
 export const nodePartIO: PartIO = {
   async open(file, fresh) {
     let handle: fs.FileHandle;
-    if (fresh) handle = await fs.open(file, 'w');
+    // Read-write: a transfer without a validator reads back the bytes before the end of the .part to prove them
+    // (the overlap check), also on a retry within the same run; a write-only handle failed that with EBADF.
+    if (fresh) handle = await fs.open(file, 'w+');
     else {
       try {
         handle = await fs.open(file, 'r+');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        handle = await fs.open(file, 'w');
+        handle = await fs.open(file, 'w+');
       }
     }
     return {

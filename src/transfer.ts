@@ -131,7 +131,7 @@ interface Lane {
   generation: AbortController;
 }
 
-/** Which generation a request's abort follows; moved when its own lane restarts the file. */
+/** The generation a request's abort follows. */
 interface Link {
   signal: AbortSignal;
   abort: () => void;
@@ -212,6 +212,7 @@ export class FileTransfer {
   #urlRefreshes = 0;
   #refreshing: Promise<void> | undefined;
   #handle: PartHandle | undefined;
+  #opening: Promise<PartHandle> | undefined;
   /** How the `.part` is opened when the first byte is due: created empty, or kept to be continued. */
   #openFresh = true;
   #total: number | undefined;
@@ -297,15 +298,22 @@ export class FileTransfer {
     this.#segments.push(seg);
     this.#segments.sort((a, b) => a.start - b.start);
     // The split is on record before the new segment writes a byte: a run killed after that must resume each
-    // segment, never read the sparse .part as one contiguous prefix.
-    if (!(await this.#checkpoint())) {
-      best.end = seg.end;
-      this.#segments = this.#segments.filter((s) => s !== seg);
-      return false;
+    // segment, never read the sparse .part as one contiguous prefix. Meanwhile the split counts as a job: the
+    // shortened segment may reach its new end first, and the file must not settle with the new one unfetched.
+    this.#jobs++;
+    try {
+      if (!(await this.#checkpoint())) {
+        best.end = seg.end;
+        this.#segments = this.#segments.filter((s) => s !== seg);
+        return false;
+      }
+      this.#segmentCount++;
+      this.#spawn(seg);
+      return true;
+    } finally {
+      this.#jobs--;
+      void this.#settleIfIdle();
     }
-    this.#segmentCount++;
-    this.#spawn(seg);
-    return true;
   }
 
   #spawn(seg: Segment): void {
@@ -381,7 +389,15 @@ export class FileTransfer {
       this.#segmentCount = this.#segments.length;
       return;
     }
-    if (state && partBytes && (state.total === undefined || partBytes < state.total)) {
+    // Only a .part written from byte 0 on, in order, is a prefix. A split download's .part has holes: when its
+    // segments cannot be trusted (one reaches past the end of the file), reading it as a prefix spliced the holes'
+    // zeros into a file of the right size, hashed as it was.
+    if (
+      state &&
+      !state.segments?.length &&
+      partBytes &&
+      (state.total === undefined || partBytes < state.total)
+    ) {
       if (state.validator || state.total !== undefined) {
         this.#openFresh = false;
         this.#total = state.total;
@@ -400,11 +416,20 @@ export class FileTransfer {
 
   /** The `.part`, opened when the first byte is due: an error answer leaves no file behind. */
   async #open(): Promise<PartHandle> {
-    if (!this.#handle) {
-      this.#handle = await this.#io.open(this.part, this.#openFresh);
-      this.#openFresh = false;
-    }
-    return this.#handle;
+    if (this.#handle) return this.#handle;
+    // The segments of a resumed split file all want the .part at once: one open serves them. (A handle per lane
+    // left all but the last one unclosed, for the garbage collector to close with a warning on stderr.)
+    this.#opening ??= this.#io
+      .open(this.part, this.#openFresh)
+      .then((handle) => {
+        this.#handle = handle;
+        this.#openFresh = false;
+        return handle;
+      })
+      .finally(() => {
+        this.#opening = undefined;
+      });
+    return this.#opening;
   }
 
   /** Fetches `seg` until it is complete, with retries; after a restart, the lane carries the new first segment. */
@@ -420,7 +445,13 @@ export class FileTransfer {
             await this.#attempt(lane);
             return;
           } catch (error) {
-            if (!(error instanceof StartOver) || startOvers >= 2) throw error;
+            if (!(error instanceof StartOver)) throw error;
+            // Another lane already started the file over (or failed it): this lane's work is void. Restarting
+            // again would void that lane's fresh start and leave two lanes writing one file (several segments of
+            // a stale split .part get their whole-object answers at the same moment), even two versions of it.
+            if (lane.generation !== this.#generation || lane.generation.signal.aborted)
+              throw new Superseded();
+            if (startOvers >= 2) throw error;
             lane.seg = await this.#restart();
             lane.generation = this.#generation;
           }
@@ -435,7 +466,17 @@ export class FileTransfer {
         }
         if (lane.generation.signal.aborted && !this.#o.signal?.aborted)
           return { retry: false, error: new Superseded() };
-        return judge(error);
+        const verdict = judge(error);
+        // A reset, a timeout or a body cut short: a struggling server or link, which the lanes back off from as
+        // from a 429 or 5xx (those are reported where they are answered). Without this they only ever grew.
+        const code = error instanceof DownloadError ? error.code : undefined;
+        if (
+          verdict.retry &&
+          !this.#o.signal?.aborted &&
+          (code === 'ERR_DOWNLOAD_NETWORK' || code === 'ERR_DOWNLOAD_SHORT')
+        )
+          this.#o.onThrottle?.('network');
+        return verdict;
       },
       { retries, backoffBaseMs, signal: this.#o.signal, onRetry: (info) => this.#o.onRetry?.(info) },
     );
@@ -486,8 +527,8 @@ export class FileTransfer {
     let response: TransportResponse;
     // Proving a .part without a validator: re-read the bytes before its end and compare them with the disk.
     let back = 0;
-    // The request's own signal, following the file's generation: another lane's restart aborts it, but a restart
-    // made by this lane to take the answer in hand (a 200 to a resume) moves it to the new generation instead.
+    // The request's own signal follows the file's generation: a restart by any lane, or Ctrl-C (linked to the
+    // generation in run()), aborts it; one listener per request instead of an AbortSignal.any per request.
     const request = new AbortController();
     const link: Link = { signal: generation.signal, abort: () => request.abort() };
     link.signal.addEventListener('abort', link.abort, { once: true });
@@ -506,7 +547,9 @@ export class FileTransfer {
         await o.gate?.wait(signal);
         back = seg.pos > 0 && !this.#validator ? Math.min(OVERLAP_BYTES, seg.pos) : 0;
         const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-        if (seg.pos > 0 || seg.start > 0) {
+        // The first segment of a split file asks a Range too, even from byte 0 (a retry after the split): a whole
+        // answer to it would mean starting the file over, and the other segments with it.
+        if (seg.pos > 0 || seg.start > 0 || this.#segments.length > 1) {
           const last = Number.isFinite(seg.end) && seg.end !== this.#total ? String(seg.end - 1) : '';
           headers.range = `bytes=${seg.pos - back}-${last}`;
           if (this.#validator) headers['if-range'] = this.#validator;
@@ -523,7 +566,7 @@ export class FileTransfer {
         await this.#refresh('expired (403)');
       }
       try {
-        await this.#receive(lane, response, back, link);
+        await this.#receive(lane, response, back);
       } finally {
         response.destroy();
       }
@@ -532,9 +575,9 @@ export class FileTransfer {
     }
   }
 
-  async #receive(lane: Lane, response: TransportResponse, back: number, link: Link): Promise<void> {
+  async #receive(lane: Lane, response: TransportResponse, back: number): Promise<void> {
     const o = this.#o;
-    let { seg, generation } = lane;
+    const { seg, generation } = lane;
     const { status, headers } = response;
     const where = redactUrl(this.#url);
     if (status !== 200 && status !== 206) {
@@ -563,17 +606,16 @@ export class FileTransfer {
     let skip = 0;
     if (status === 200) {
       const total = lengthOf(headers);
-      if (seg.start === 0 && (seg.pos === 0 || validator !== this.#validator || !validator)) {
+      // (A whole answer to the first segment of a split file, from the same object, is the server ignoring Range
+      // this once: the other segments stand, and it is read like any ignored Range below.)
+      const fresh = seg.pos === 0 && this.#segments.length === 1;
+      if (seg.start === 0 && (fresh || validator !== this.#validator || !validator)) {
         // A fresh start, or a resume the server declined (If-Range did not match, or no validator to trust):
         // the whole current object, from byte 0.
-        if (seg.pos > 0 || this.#segments.length > 1) {
-          link.signal.removeEventListener('abort', link.abort);
-          lane.seg = await this.#restart();
-          lane.generation = this.#generation;
-          ({ seg, generation } = lane);
-          link.signal = generation.signal;
-          link.signal.addEventListener('abort', link.abort, { once: true });
-        }
+        // Starting over here with this very answer cannot work: it was asked under the generation a restart
+        // aborts, so its body breaks off at once; the file then failed a retry at a time (and, split again during
+        // the backoff, restarted again, until it ran out of retries). #runSegment starts over and asks anew.
+        if (seg.pos > 0 || this.#segments.length > 1) throw new StartOver();
         this.#total = total;
         seg.end = total ?? Number.POSITIVE_INFINITY;
         this.#validator = validator;
@@ -609,8 +651,10 @@ export class FileTransfer {
     }
     if (!this.#started) {
       this.#started = true;
-      o.onStart?.({ total: this.#total, offset: seg.pos });
-      this.#resumedFrom = Math.max(this.#resumedFrom, seg.pos);
+      // The bytes kept from the .part: for a resumed split file, those of every segment (from #prepare), not the
+      // position of whichever segment happened to answer first.
+      if (seg.start === 0) this.#resumedFrom = Math.max(this.#resumedFrom, seg.pos);
+      o.onStart?.({ total: this.#total, offset: this.#resumedFrom });
     }
     const handle = await this.#open();
     const disk = compare > 0 ? await handle.read(compare, seg.pos - compare) : undefined;
@@ -638,7 +682,8 @@ export class FileTransfer {
       await this.#write(data, seg, generation);
       if (seg.pos >= seg.end) break;
     }
-    if (compare > 0) throw new StartOver();
+    // A body that ended inside the overlap disproved nothing: retried like any short body, not started over.
+    if (compare > 0) throw retryable('ERR_DOWNLOAD_SHORT', 'the answer ended before the bytes to compare');
     if (!Number.isFinite(seg.end)) {
       // No size was announced: the end of the body is the end of the file.
       seg.end = seg.pos;

@@ -4,6 +4,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { downloadFile } from '../src/download.js';
+import { OVERLAP_BYTES } from '../src/transfer.js';
 import { type TestServer, withServer } from './helpers/server.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -125,17 +126,40 @@ describe('downloadFile', () => {
     expect(sha(await fs.readFile(dest))).toBe(sha(changed));
   });
 
-  it('does not resume without a strong validator (weak ETag only)', async () => {
+  it('continues without a strong validator (weak ETag only) through the overlap check', async () => {
+    const answered: number[] = [];
     const { dest, url } = await setup((req, res, n) => {
       if (n === 1) {
-        res.writeHead(200, { 'content-length': BODY.length, etag: 'W/"weak"' });
-        res.write(BODY.subarray(0, 1000), () => res.socket?.destroy());
+        res.writeHead(200, { 'content-length': BODY.length, etag: 'W/"weak"', 'accept-ranges': 'bytes' });
+        // The pause lets the bytes reach the client before the socket goes.
+        res.write(BODY.subarray(0, 200_000), () => setTimeout(() => res.socket?.destroy(), 20));
         return;
       }
-      expect(req.headers.range).toBeUndefined();
-      res.writeHead(200, { 'content-length': BODY.length, etag: 'W/"weak"' }).end(BODY);
+      const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      if (!range || req.headers['if-range'] !== undefined) {
+        answered.push(200);
+        res.writeHead(200, { 'content-length': BODY.length, etag: 'W/"weak"' }).end(BODY);
+        return;
+      }
+      const start = Number(range[1]);
+      answered.push(206);
+      res.writeHead(206, {
+        'content-length': BODY.length - start,
+        'content-range': `bytes ${start}-${BODY.length - 1}/${BODY.length}`,
+        etag: 'W/"weak"',
+      });
+      res.end(BODY.subarray(start));
     });
-    await downloadFile({ ...fast, dest, url });
+    const result = await downloadFile({ ...fast, dest, url });
+    // The weak ETag is never sent as If-Range; the kept bytes are proven by re-reading the 64 KiB before their end.
+    expect(result.resumedFrom).toBeGreaterThan(OVERLAP_BYTES);
+    expect(result.resumedFrom).toBeLessThanOrEqual(200_000);
+    expect(server!.requests).toHaveLength(2);
+    expect(server!.requests[0]?.headers.range).toBeUndefined();
+    expect(server!.requests[1]?.headers.range).toBe(`bytes=${result.resumedFrom - OVERLAP_BYTES}-`);
+    expect(server!.requests[1]?.headers['if-range']).toBeUndefined();
+    expect(answered).toEqual([206]);
+    expect(result).toMatchObject({ attempts: 2, restarts: 0, bytes: BODY.length, sha256: sha(BODY) });
     expect(sha(await fs.readFile(dest))).toBe(sha(BODY));
   });
 

@@ -69,7 +69,17 @@ export async function handleCdn(
     if (res.headersSent) {
       ctx.stats.cdnStatuses[res.statusCode] = (ctx.stats.cdnStatuses[res.statusCode] ?? 0) + 1;
       // Bounded so a long benchmark cannot grow it without end.
-      if (ctx.stats.cdnLog.length < 100_000) ctx.stats.cdnLog.push({ at, status: res.statusCode });
+      if (ctx.stats.cdnLog.length < 100_000) {
+        const range = headerText(req.headers.range);
+        const ifRange = headerText(req.headers['if-range']);
+        ctx.stats.cdnLog.push({
+          at,
+          status: res.statusCode,
+          path: url.pathname,
+          ...(range !== undefined ? { range } : {}),
+          ...(ifRange !== undefined ? { ifRange } : {}),
+        });
+      }
     }
   });
   // Before anything is decided, as a far CDN's round trip delays every answer, refusals included.

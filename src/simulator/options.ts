@@ -170,8 +170,11 @@ export interface SimulatorStats {
   listQueries: string[];
   /** The query string of every task-history request (`task/<id>` for one task), in arrival order. */
   taskQueries: string[];
-  /** Every CDN request as it arrived (ms since the epoch) and the status it got, for timing checks. */
-  cdnLog: { at: number; status: number }[];
+  /**
+   * Every CDN request as it arrived (ms since the epoch) and the status it got, for timing checks; with its path
+   * and its `Range` / `If-Range` headers, for checks of what a resuming or splitting client asked.
+   */
+  cdnLog: { at: number; status: number; path: string; range?: string; ifRange?: string }[];
 }
 
 export function emptyStats(): SimulatorStats {
