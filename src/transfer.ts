@@ -11,6 +11,7 @@
  * - The file is complete only when every segment is, byte for byte; then hashed, fsynced and renamed.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
@@ -131,6 +132,16 @@ interface Lane {
   generation: AbortController;
 }
 
+/**
+ * A file's generation: every request of every lane of the file listens to it, so a split file has as many
+ * listeners as lanes (up to 32): many listeners are expected, not a leak (Node would warn past 10).
+ */
+function newGeneration(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 /** The generation a request's abort follows. */
 interface Link {
   signal: AbortSignal;
@@ -223,7 +234,7 @@ export class FileTransfer {
   #hash: Hash = createHash('sha256');
   #hashedUpTo = 0;
   /** Replaced on each restart; aborting it voids every lane's work on the old object. */
-  #generation = new AbortController();
+  #generation = newGeneration();
   #jobs = 0;
   #inflight = new Set<Promise<void>>();
   #unsynced = 0;
@@ -486,7 +497,7 @@ export class FileTransfer {
   async #restart(): Promise<Segment> {
     this.#restarts++;
     this.#generation.abort();
-    this.#generation = new AbortController();
+    this.#generation = newGeneration();
     await Promise.allSettled([...this.#inflight]);
     this.#segments = [{ start: 0, pos: 0, end: Number.POSITIVE_INFINITY, synced: 0 }];
     this.#hash = createHash('sha256');
