@@ -145,15 +145,20 @@ function nameExtension(name: string | undefined): string | undefined {
   return dot > 0 ? checkedExtension(name.slice(dot + 1)) : undefined;
 }
 
-function urlExtension(url: string | undefined): string | undefined {
+/** The last segment of a URL's path (undecoded), or undefined when `url` is not a URL. */
+export function lastPathSegment(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
-  let pathname: string;
   try {
-    pathname = new URL(url).pathname;
+    const { pathname } = new URL(url);
+    return pathname.slice(pathname.lastIndexOf('/') + 1);
   } catch {
     return undefined;
   }
-  const last = pathname.slice(pathname.lastIndexOf('/') + 1);
+}
+
+function urlExtension(url: string | undefined): string | undefined {
+  const last = lastPathSegment(url);
+  if (last === undefined) return undefined;
   let decoded = last;
   try {
     decoded = decodeURIComponent(last);

@@ -1,3 +1,4 @@
+import { lastPathSegment } from '../layout.js';
 import type { Asset, AssetMetadata, MediaType, RawAsset } from '../types.js';
 import { isMediaType } from '../types.js';
 import { dimensions, finiteNumber, httpUrl, isRecord, optionalString, type SkippedItem } from './parse.js';
@@ -45,14 +46,7 @@ function mediaTypeOfExtension(ext: string | undefined): MediaType | undefined {
 
 /** The lower-case extension of the last path segment of `url`, when it is a media extension we know. */
 function knownUrlExtension(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  let pathname: string;
-  try {
-    pathname = new URL(url).pathname;
-  } catch {
-    return undefined;
-  }
-  return knownNameExtension(pathname.slice(pathname.lastIndexOf('/') + 1));
+  return knownNameExtension(lastPathSegment(url));
 }
 
 /** Only a media extension counts: filenames come without one and may well contain dots ("v2.final"). */

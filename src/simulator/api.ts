@@ -61,16 +61,7 @@ export async function handleList(
 
   const sequence = ++ctx.validListings;
   applyDrift(ctx, query.email, sequence);
-  const fault = drawListFault(ctx.seed, sequence, ctx.knobs.listFaults);
-  if (fault) {
-    ctx.stats.faultsInjected += 1;
-    ctx.stats.faultsByKind[fault.kind] += 1;
-    if (fault.kind === 'list5xx') return sendApiError(res, fault.status, 'Upstream error, please retry');
-    const html = '<html>502 Bad Gateway</html>';
-    res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
-    res.end(html);
-    return;
-  }
+  if (answeredWithFault(ctx, res, sequence)) return;
 
   const all = ctx.catalog.list(query.email);
   const matching = query.mediaType ? all.filter((asset) => asset.mediaType === query.mediaType) : all;
@@ -172,4 +163,20 @@ function applyDrift(ctx: SimContext, email: string, sequence: number): void {
   if (!drift) return;
   if (drift.insertEvery && sequence % drift.insertEvery === 0) ctx.catalog.add(email, 1);
   if (drift.deleteEvery && sequence % drift.deleteEvery === 0) ctx.catalog.removeMiddle(email);
+}
+
+/** The listing fault drawn for this request (a 5xx, or an HTML page with 200), answered; false when none. */
+export function answeredWithFault(ctx: SimContext, res: ServerResponse, sequence: number): boolean {
+  const fault = drawListFault(ctx.seed, sequence, ctx.knobs.listFaults);
+  if (!fault) return false;
+  ctx.stats.faultsInjected += 1;
+  ctx.stats.faultsByKind[fault.kind] += 1;
+  if (fault.kind === 'list5xx') {
+    sendApiError(res, fault.status, 'Upstream error, please retry');
+    return true;
+  }
+  const html = '<html>502 Bad Gateway</html>';
+  res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
+  res.end(html);
+  return true;
 }

@@ -5,10 +5,9 @@
  * some artifacts, `filename` without its extension, no `mediaType`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accountParam, integerParam, refusedByRateLimit } from './api.js';
+import { accountParam, answeredWithFault, integerParam, refusedByRateLimit } from './api.js';
 import type { SimAsset, SimTask } from './catalog.js';
 import { isAuthorized, pause, type SimContext, sendApiError, sendJson, signedUrl } from './context.js';
-import { drawListFault } from './faults.js';
 
 export const TASK_LIST_PATHS: readonly string[] = ['/v1/runwayml/tasks', '/v1/runwayml/tasks/'];
 export const TASK_PREFIX = '/v1/runwayml/tasks/';
@@ -114,16 +113,7 @@ export async function handleTaskList(
   // One sequence with the assets listing: drift and faults hit whichever walk is running.
   const sequence = ++ctx.validListings;
   applyTaskDrift(ctx, query.email, sequence);
-  const fault = drawListFault(ctx.seed, sequence, ctx.knobs.listFaults);
-  if (fault) {
-    ctx.stats.faultsInjected += 1;
-    ctx.stats.faultsByKind[fault.kind] += 1;
-    if (fault.kind === 'list5xx') return sendApiError(res, fault.status, 'Upstream error, please retry');
-    const html = '<html>502 Bad Gateway</html>';
-    res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
-    res.end(html);
-    return;
-  }
+  if (answeredWithFault(ctx, res, sequence)) return;
   const all = ctx.catalog.tasks(query.email);
   const { statuses } = query;
   const matching = statuses ? all.filter((task) => statuses.has(task.status)) : all;
