@@ -79,8 +79,9 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
     let eta = Number.NaN;
     if (perSecond > 0 && left > 0) {
       if (totals.done > 0) eta = (elapsed / totals.done) * left;
-      else {
-        // Nothing finished yet (one large file, say): estimate from the sizes the transfers announced.
+      else if (totals.bytes >= 1_000_000) {
+        // Nothing finished yet (one large file, say): estimate from the sizes the transfers announced, once enough
+        // has moved for the rate to mean something (the first kilobytes would promise a run of minutes).
         const sized = [...active.values()].filter((s) => s.total !== undefined);
         if (sized.length > 0) {
           const average = sized.reduce((sum, s) => sum + (s.total ?? 0), 0) / sized.length;

@@ -114,3 +114,26 @@ describe('progress', () => {
     expect(out.text()).not.toContain('0 B/s');
   });
 });
+
+describe('the first plain line of a run', () => {
+  it('gives no ETA from the first few kilobytes, which would promise minutes for a run of seconds', async () => {
+    const out = capture();
+    const progress = await createProgress({
+      stream: out.stream,
+      tty: false,
+      quiet: false,
+      intervalMs: 60_000,
+    });
+    const file = job(1);
+    progress.onEvent({
+      type: 'asset',
+      asset: { assetId: file.assetId } as never,
+      account: undefined,
+      files: 90,
+    });
+    progress.onEvent({ type: 'file-size', file, total: 500_000, offset: 0 });
+    progress.onEvent({ type: 'file-bytes', file, bytes: 30_000 });
+    progress.stop();
+    expect(out.text().split('\n')[0]).toMatch(/^0\/90 files \| 30 KB \| .*\/s \| ETA --$/);
+  });
+});
