@@ -15,7 +15,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -417,9 +416,8 @@ describe('item 4: errors outside a transfer end the run cleanly', () => {
 
 /** A CDN in front of the simulator's that answers 404 to the requests `refuse` picks, and passes on the rest. */
 async function proxyCdn(s: Simulator, refuse: (url: string) => boolean) {
-  const sockets = new Set<Socket>();
   const seen: { url: string; status: number }[] = [];
-  const server = http.createServer((req, res) => {
+  const server = await withServer((req, res) => {
     const url = req.url ?? '/';
     if (refuse(url)) {
       seen.push({ url, status: 404 });
@@ -435,21 +433,7 @@ async function proxyCdn(s: Simulator, refuse: (url: string) => boolean) {
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.url, seen, close: server.close };
 }
 
 let closing: (() => Promise<void>)[] = [];
