@@ -36,6 +36,8 @@ export type BackupEvent =
   | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string }
   /** The number of parallel transfers changed (`--concurrency auto`). */
   | { type: 'lanes'; lanes: number }
+  /** One page of the task history was read (walked when an assets window is capped, or on request). */
+  | { type: 'tasks-page'; account: string | undefined; offset: number; tasks: number; artifacts: number }
   /** An account's listing was refused; the other accounts go on. */
   | { type: 'account-failed'; account: string | undefined; code: string; reason: string };
 
@@ -154,6 +156,7 @@ export class Accounting {
         s.artifactsSkipped[event.reason]++;
         break;
       case 'tasks-page':
+        this.#emit({ ...event, account });
         break;
     }
   }

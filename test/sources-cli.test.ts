@@ -68,6 +68,8 @@ describe('the task history from the command line', () => {
     expect(rest).toMatchObject({ filesDownloaded: 10, filesSkipped: 1050, filesFailed: 0 });
     expect(rest.artifactsSkipped).toEqual({ deleted: 0, directory: 0 });
     expect(s.stats.taskQueries.length).toBeGreaterThan(0);
+    // Said once, while it happens: the capped warning is not the last word.
+    expect(auto.stderr.match(/walking the task history/g)).toHaveLength(1);
   });
 
   it.each([['list'], ['backup']])(

@@ -106,6 +106,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   };
   // Said when the first page of the listing has come back: a run that fails before (bad options, an API that
   // refuses) ends with its one error line and nothing else.
+  let tasksAnnounced = false;
   let announced = !(output.announce ?? true);
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, say);
@@ -151,6 +152,12 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
           `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,
         );
       }
+    }
+    if (event.type === 'tasks-page' && !tasksAnnounced) {
+      tasksAnnounced = true;
+      say(
+        'walking the task history (its newest 2,000 generations) for assets the capped windows could not list',
+      );
     }
     if (event.type === 'listing' && event.event.type === 'incomplete') {
       const e = event.event;
