@@ -129,3 +129,15 @@ describe('the outcome a summary stands for', () => {
     expect(outcomeOf({ ...base, incompleteWindows: [cut] })).toBe('failed');
   });
 });
+
+describe('bad input writes nothing', () => {
+  it('a base URL with credentials is refused before the output folder or a run record exists', async () => {
+    const out = path.join(await tempDir(), 'never');
+    const result = await runCli(['backup', '--out', out, '--base-url', 'http://user:pw@127.0.0.1:9'], {
+      USEAPI_TOKEN: 'sim-token',
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/must not carry credentials/);
+    await expect(fs.stat(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

@@ -104,6 +104,12 @@ export interface AssetsClient {
   close(): void;
 }
 
+/** Checks a token and base URL as `createClient` would, without creating anything. Throws UsageError. */
+export function checkClientOptions(options: Pick<ClientOptions, 'token' | 'baseUrl'>): void {
+  validateToken(options.token);
+  validateBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+}
+
 function validateToken(token: unknown): string {
   if (typeof token !== 'string' || token.trim() === '') {
     throw new UsageError('No API token: set USEAPI_TOKEN to your useapi.net token (see README, "Token")');

@@ -1,3 +1,4 @@
+import { checkClientOptions } from '../api/client.js';
 import { type BackupEvent, type BackupSummary, backup } from '../backup.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, plural, printable } from '../format.js';
@@ -169,6 +170,8 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       say(`skipped an unusable listing item (${event.event.item.reason})`);
     }
   };
+  // Bad input is refused before anything is written: no output folder, no run record for a mistyped flag.
+  checkClientOptions({ token: settings.token, baseUrl: settings.baseUrl });
   // The record `status` reads; not for dry runs, nor while another run holds the folder (it would lose its record).
   const recorder =
     output.dryRun || (await readLockHolder(settings.out))
