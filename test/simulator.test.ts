@@ -132,13 +132,15 @@ describe('content', () => {
 });
 
 describe('catalog', () => {
-  it('generates 3000 assets well under 100 ms', () => {
+  it('generates 3000 assets in well under 100 ms of CPU', () => {
     createCatalog({ assets: 10 });
-    const started = performance.now();
+    // CPU time of this process, not wall time: the suite runs test files in parallel on 2 cores, and a wall-clock
+    // bound failed there (135 ms) while the generation itself takes ~15 ms of CPU.
+    const started = process.cpuUsage();
     const catalog = createCatalog({ assets: 3000 });
-    const elapsed = performance.now() - started;
+    const { user, system } = process.cpuUsage(started);
     expect(catalog.list('demo@example.com')).toHaveLength(3000);
-    expect(elapsed).toBeLessThan(100);
+    expect((user + system) / 1000).toBeLessThan(100);
   });
 
   it('is deterministic from the seed, newest first, with the documented shapes', () => {
