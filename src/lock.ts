@@ -21,7 +21,8 @@ interface Holder {
 /** Locks held by this process, by absolute folder: a second acquire in the same process is refused. */
 const heldHere = new Map<string, string>();
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, but is another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

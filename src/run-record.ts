@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { BackupSummary } from './backup.js';
 import { ManifestCorruptError, RunwayBackupError } from './errors.js';
 import { ensureDir, writeFileAtomic } from './fsutil.js';
+import { alive } from './lock.js';
 
 export const RUN_RECORD_NAME = '.runway-backup-status.json';
 export const RUN_RECORD_VERSION = 1;
@@ -152,15 +153,6 @@ async function removeStaleTemps(out: string): Promise<void> {
   for (const name of names) {
     const match = /^\.(?:\.runway-backup-status\.json|index\.html)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
     if (match && !alive(Number(match[1]))) await fs.rm(path.join(out, name), { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
