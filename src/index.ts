@@ -53,6 +53,7 @@ export type { IterateTasksOptions, TaskEvent } from './tasks.js';
 export { iterateTasks } from './tasks.js';
 export type { ThrottleReason } from './transfer.js';
 export type { Transport, TransportRequest, TransportResponse } from './transport.js';
+export { gotTransport, nodeTransport } from './transport.js';
 export type { Asset, AssetMetadata, AssetSource, MediaType, RawAsset } from './types.js';
 export { MEDIA_TYPES } from './types.js';
 export type { VerifyOptions, VerifyProblem, VerifyReport } from './verify.js';

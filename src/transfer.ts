@@ -20,7 +20,7 @@ import { ensureDir, fileSize, isDiskError, toDiskError } from './fsutil.js';
 import { hashRange, nodePartIO, type PartHandle, type PartIO } from './part-file.js';
 import { place } from './place.js';
 import { parseRetryAfter, type RateGate, type RetryInfo, type Verdict, withRetries } from './retry.js';
-import { gotTransport, type Transport, type TransportResponse } from './transport.js';
+import { nodeTransport, type Transport, type TransportResponse } from './transport.js';
 import { urlExpiresAt } from './url-expiry.js';
 
 /** What a `.part` needs to be continued by a later run, under a fresh URL. */
@@ -68,7 +68,7 @@ export interface TransferOptions {
   backoffBaseMs?: number | undefined;
   /** Refresh a URL this long before the expiry it carries, in ms. @default 60_000 */
   refreshMarginMs?: number | undefined;
-  /** The HTTP client. @default gotTransport */
+  /** The HTTP client. @default nodeTransport */
   transport?: Transport | undefined;
   /** The `.part` file system. @default nodePartIO */
   io?: PartIO | undefined;
@@ -254,7 +254,7 @@ export class FileTransfer {
   constructor(options: TransferOptions) {
     this.#o = options;
     this.#io = options.io ?? nodePartIO;
-    this.#transport = options.transport ?? gotTransport;
+    this.#transport = options.transport ?? nodeTransport;
     this.#url = options.url;
     this.part = `${options.dest}.part`;
     this.result = new Promise<DownloadResult>((resolve, reject) => {
