@@ -9,7 +9,7 @@
 // reported. Results go to bench/RESULTS.md and bench/throughput.svg when every scenario ran (or with --write).
 // Not part of `npm test`: it moves gigabytes and takes minutes.
 //
-//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,aria2c] [--rounds 5]
+//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,curl+sync,aria2c] [--rounds 5]
 //                      [--scale 1] [--no-nginx] [--write]
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
@@ -56,7 +56,7 @@ if (flags.help) {
     [
       'node bench/run.mjs [--scenario S,...] [--tools T,...] [--rounds N] [--scale F] [--no-nginx] [--write]',
       '  --scenario  run only these (comma-separated or repeated); default all',
-      '  --tools     run only these of runway-backup, curl, aria2c (comma-separated); default all installed',
+      '  --tools     run only these of runway-backup, curl, curl+sync, aria2c (comma-separated); default all installed',
       '  --rounds    interleaved rounds per tool, medians reported (default 5)',
       '  --scale     multiply file sizes (far, large) and the file count (small) by F, for quick checks (default 1)',
       '  --no-nginx  serve the loopback scenarios from the simulator even when nginx is installed',
@@ -92,7 +92,9 @@ function has(command) {
   }
 }
 
-const TOOL_NAMES = ['runway-backup', 'curl', 'aria2c'];
+// curl+sync: curl, then `sync -f` on its output folder. Not a tool of its own: the cost of making curl's files
+// durable, which runway-backup pays per file (fsync before rename); run in the loopback scenarios only.
+const TOOL_NAMES = ['runway-backup', 'curl', 'curl+sync', 'aria2c'];
 const wanted = flags.tools?.split(',').map((t) => t.trim()) ?? TOOL_NAMES;
 if (wanted.some((t) => !TOOL_NAMES.includes(t))) {
   console.error(`Expected --tools among ${TOOL_NAMES.join(', ')}; try --help`);
@@ -101,6 +103,7 @@ if (wanted.some((t) => !TOOL_NAMES.includes(t))) {
 const tools = {
   'runway-backup': wanted.includes('runway-backup'),
   curl: wanted.includes('curl') && has('curl'),
+  'curl+sync': wanted.includes('curl+sync') && has('curl') && has('sync'),
   aria2c: wanted.includes('aria2c') && has('aria2c'),
 };
 const useNginx = !flags['no-nginx'] && has('nginx');
@@ -207,6 +210,7 @@ function describeTool(tool, lanes) {
   if (tool === 'runway-backup')
     return lanes ? `runway-backup --concurrency ${lanes}` : 'runway-backup (default)';
   if (tool === 'curl') return lanes ? `curl --parallel-max ${lanes}` : 'curl --parallel (50)';
+  if (tool === 'curl+sync') return `${describeTool('curl', lanes)}, then sync`;
   return lanes ? `aria2c -j ${lanes}` : 'aria2c (-j5 -x1)';
 }
 
@@ -222,14 +226,17 @@ async function runTool(tool, lanes, server, files, previews, dir) {
       USEAPI_BASE_URL: server.url,
     });
   }
-  if (tool === 'curl') {
+  if (tool === 'curl' || tool === 'curl+sync') {
     const config = path.join(work, 'curl.cfg');
     await fs.writeFile(
       config,
       files.map((f) => `url = "${f.url}"\noutput = "${path.join(dir, f.name)}"\n`).join(''),
     );
     const parallel = lanes ? ['--parallel', '--parallel-max', String(lanes)] : ['--parallel'];
-    return timed('curl', [...parallel, '--fail', '--silent', '-K', config]);
+    const curl = ['curl', ...parallel, '--fail', '--silent', '-K', config];
+    if (tool === 'curl') return timed(curl[0], curl.slice(1));
+    // `sync -f` flushes the file system the folder is on: curl's files on disk, as runway-backup leaves its own.
+    return timed('sh', ['-c', '"$@" && sync -f "$0"', dir, ...curl]);
   }
   const input = path.join(work, 'aria2.txt');
   await fs.writeFile(input, files.map((f) => `${f.url}\n  out=${f.name}\n`).join(''));
@@ -290,7 +297,7 @@ async function downloadScenario({
     const totalBytes = previews ? server.totalBytes : server.mainBytes;
     if (files.length !== (previews ? server.files : server.mainFiles))
       throw new Error(`the listing gave ${files.length} files, the simulator has ${server.files}`);
-    const present = Object.keys(tools).filter((t) => tools[t]);
+    const present = Object.keys(tools).filter((t) => tools[t] && (loopback || t !== 'curl+sync'));
     const runs = modes.flatMap((mode) => present.map((tool) => ({ mode, tool })));
     const samples = new Map(runs.map((r) => [r, []]));
     for (let round = 0; round < rounds; round++) {
@@ -400,7 +407,7 @@ async function listingScenario() {
 function svgChart(scenarios) {
   const width = 760;
   const barHeight = 22;
-  const colors = { 'runway-backup': '#2f6fdf', curl: '#7a7a7a', aria2c: '#d08a1a' };
+  const colors = { 'runway-backup': '#2f6fdf', curl: '#7a7a7a', 'curl+sync': '#b0b0b0', aria2c: '#d08a1a' };
   const lines = [];
   let y = 40;
   for (const s of scenarios) {
@@ -538,7 +545,8 @@ async function main() {
     'spread, and the highest peak RSS (`/usr/bin/time`, "Maximum resident set size") of each tool. Every tool fetches',
     "the same files into a fresh folder, and each run's output is checked for the exact byte total. runway-backup's",
     'time includes its own listing, manifest and fsyncs; the peers get a ready URL list. aria2c always runs with',
-    '`--file-allocation=none`. "speed vs X" is X\'s median time / this tool\'s.',
+    '`--file-allocation=none`. "speed vs X" is X\'s median time / this tool\'s. On loopback, "curl+sync" is curl',
+    'followed by `sync -f` on its folder: what making its files durable costs, which runway-backup pays per file.',
     '',
   ];
   if (chosen.includes('small') || chosen.includes('large')) {
