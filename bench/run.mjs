@@ -9,7 +9,7 @@
 // reported. Results go to bench/RESULTS.md and bench/throughput.svg when every scenario ran (or with --write).
 // Not part of `npm test`: it moves gigabytes and takes minutes.
 //
-//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,curl+sync,aria2c] [--rounds 5]
+//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,curl+sync,node-floor,aria2c] [--rounds 5]
 //                      [--scale 1] [--no-nginx] [--write]
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
@@ -56,7 +56,7 @@ if (flags.help) {
     [
       'node bench/run.mjs [--scenario S,...] [--tools T,...] [--rounds N] [--scale F] [--no-nginx] [--write]',
       '  --scenario  run only these (comma-separated or repeated); default all',
-      '  --tools     run only these of runway-backup, curl, curl+sync, aria2c (comma-separated); default all installed',
+      '  --tools     run only these of runway-backup, curl, curl+sync, node-floor, aria2c (comma-separated); default all',
       '  --rounds    interleaved rounds per tool, medians reported (default 5)',
       '  --scale     multiply file sizes (far, large) and the file count (small) by F, for quick checks (default 1)',
       '  --no-nginx  serve the loopback scenarios from the simulator even when nginx is installed',
@@ -92,9 +92,11 @@ function has(command) {
   }
 }
 
-// curl+sync: curl, then `sync -f` on its output folder. Not a tool of its own: the cost of making curl's files
-// durable, which runway-backup pays per file (fsync before rename); run in the loopback scenarios only.
-const TOOL_NAMES = ['runway-backup', 'curl', 'curl+sync', 'aria2c'];
+// Two yardsticks, in the loopback scenarios only. curl+sync: curl, then `sync -f` on its output folder (the cost of
+// making curl's files durable, which runway-backup pays per file). node-floor: bench/node-floor.mjs, a bare Node
+// downloader with the same sha256, fsync and rename per file and nothing else (Node's own cost on this machine).
+const TOOL_NAMES = ['runway-backup', 'curl', 'curl+sync', 'node-floor', 'aria2c'];
+const LOOPBACK_ONLY = ['curl+sync', 'node-floor'];
 const wanted = flags.tools?.split(',').map((t) => t.trim()) ?? TOOL_NAMES;
 if (wanted.some((t) => !TOOL_NAMES.includes(t))) {
   console.error(`Expected --tools among ${TOOL_NAMES.join(', ')}; try --help`);
@@ -104,6 +106,7 @@ const tools = {
   'runway-backup': wanted.includes('runway-backup'),
   curl: wanted.includes('curl') && has('curl'),
   'curl+sync': wanted.includes('curl+sync') && has('curl') && has('sync'),
+  'node-floor': wanted.includes('node-floor'),
   aria2c: wanted.includes('aria2c') && has('aria2c'),
 };
 const useNginx = !flags['no-nginx'] && has('nginx');
@@ -211,6 +214,7 @@ function describeTool(tool, lanes) {
     return lanes ? `runway-backup --concurrency ${lanes}` : 'runway-backup (default)';
   if (tool === 'curl') return lanes ? `curl --parallel-max ${lanes}` : 'curl --parallel (50)';
   if (tool === 'curl+sync') return `${describeTool('curl', lanes)}, then sync`;
+  if (tool === 'node-floor') return `node-floor, ${lanes ?? 8} lanes`;
   return lanes ? `aria2c -j ${lanes}` : 'aria2c (-j5 -x1)';
 }
 
@@ -225,6 +229,11 @@ async function runTool(tool, lanes, server, files, previews, dir) {
       USEAPI_TOKEN: server.token,
       USEAPI_BASE_URL: server.url,
     });
+  }
+  if (tool === 'node-floor') {
+    const list = path.join(work, 'node-floor.json');
+    await fs.writeFile(list, JSON.stringify(files.map((f) => ({ url: f.url, out: path.join(dir, f.name) }))));
+    return timed(process.execPath, [path.join(here, 'node-floor.mjs'), list, String(lanes ?? 8)]);
   }
   if (tool === 'curl' || tool === 'curl+sync') {
     const config = path.join(work, 'curl.cfg');
@@ -297,7 +306,7 @@ async function downloadScenario({
     const totalBytes = previews ? server.totalBytes : server.mainBytes;
     if (files.length !== (previews ? server.files : server.mainFiles))
       throw new Error(`the listing gave ${files.length} files, the simulator has ${server.files}`);
-    const present = Object.keys(tools).filter((t) => tools[t] && (loopback || t !== 'curl+sync'));
+    const present = Object.keys(tools).filter((t) => tools[t] && (loopback || !LOOPBACK_ONLY.includes(t)));
     const runs = modes.flatMap((mode) => present.map((tool) => ({ mode, tool })));
     const samples = new Map(runs.map((r) => [r, []]));
     for (let round = 0; round < rounds; round++) {
@@ -407,7 +416,13 @@ async function listingScenario() {
 function svgChart(scenarios) {
   const width = 760;
   const barHeight = 22;
-  const colors = { 'runway-backup': '#2f6fdf', curl: '#7a7a7a', 'curl+sync': '#b0b0b0', aria2c: '#d08a1a' };
+  const colors = {
+    'runway-backup': '#2f6fdf',
+    curl: '#7a7a7a',
+    'curl+sync': '#b0b0b0',
+    'node-floor': '#5fa35f',
+    aria2c: '#d08a1a',
+  };
   const lines = [];
   let y = 40;
   for (const s of scenarios) {
@@ -546,7 +561,9 @@ async function main() {
     "the same files into a fresh folder, and each run's output is checked for the exact byte total. runway-backup's",
     'time includes its own listing, manifest and fsyncs; the peers get a ready URL list. aria2c always runs with',
     '`--file-allocation=none`. "speed vs X" is X\'s median time / this tool\'s. On loopback, "curl+sync" is curl',
-    'followed by `sync -f` on its folder: what making its files durable costs, which runway-backup pays per file.',
+    'followed by `sync -f` on its folder: what making its files durable costs, which runway-backup pays per file;',
+    '"node-floor" is `bench/node-floor.mjs`, a bare Node downloader doing the same sha256, fsync and rename per file',
+    "and nothing else: the distance from it to runway-backup is runway-backup's own overhead.",
     '',
   ];
   if (chosen.includes('small') || chosen.includes('large')) {

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// A bare Node.js downloader, for the bench only: what node:http and node:fs cost on this machine without any of
+// runway-backup's bookkeeping (no listing, manifest, journal, lanes, retries, resume or gallery), but with the same
+// durability and integrity work per file: sha256 of every byte, fsync, then rename from a `.part`.
+// runway-backup's distance to it is its own overhead; its distance to curl is Node's plus the fsyncs.
+//
+//   node bench/node-floor.mjs LIST.json LANES
+// LIST.json: [{ "url": "...", "out": "/abs/path" }, ...]
+import { createHash } from 'node:crypto';
+import { promises as fs, readFileSync } from 'node:fs';
+import http from 'node:http';
+
+const [listFile, lanesArg] = process.argv.slice(2);
+const jobs = JSON.parse(readFileSync(listFile, 'utf8'));
+const lanes = Number(lanesArg ?? 8);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function fetchTo(job) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(job.url, { agent }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`${job.url}: HTTP ${res.statusCode}`));
+          return;
+        }
+        const part = `${job.out}.part`;
+        const hash = createHash('sha256');
+        (async () => {
+          const handle = await fs.open(part, 'w');
+          let position = 0;
+          for await (const chunk of res) {
+            await handle.write(chunk, 0, chunk.length, position);
+            hash.update(chunk);
+            position += chunk.length;
+          }
+          hash.digest('hex');
+          await handle.sync();
+          await handle.close();
+          await fs.rename(part, job.out);
+        })().then(resolve, reject);
+      })
+      .on('error', reject);
+  });
+}
+
+let next = 0;
+async function lane() {
+  while (next < jobs.length) await fetchTo(jobs[next++]);
+}
+await Promise.all(Array.from({ length: lanes }, lane));
+agent.destroy();
