@@ -124,6 +124,22 @@ function chunksOf(stream: Readable, ended: () => void): AsyncGenerator<Buffer> {
   })();
 }
 
+/** The status and headers of `response`, the body read from `stream` (got's wrapper, or the response itself). */
+function responseOf(response: IncomingMessage, stream: Readable): TransportResponse {
+  // Destroying a stream that ended makes got build an error (with a stack) per request for nothing.
+  let done = false;
+  return {
+    status: response.statusCode ?? 0,
+    headers: response.headers,
+    body: chunksOf(stream, () => {
+      done = true;
+    }),
+    destroy: () => {
+      if (!done) stream.destroy();
+    },
+  };
+}
+
 /** got.stream, waiting for the status line before anything is read: an error page must never become a file. */
 export const gotTransport: Transport = async ({ url, headers, timeoutMs, signal }) => {
   const stream = cdn.stream(url, {
@@ -141,18 +157,7 @@ export const gotTransport: Transport = async ({ url, headers, timeoutMs, signal 
     stream.destroy();
     throw networkError(error);
   }
-  // Destroying a stream that ended makes got build an error (with a stack) per request for nothing.
-  let done = false;
-  return {
-    status: response.statusCode ?? 0,
-    headers: response.headers,
-    body: chunksOf(stream, () => {
-      done = true;
-    }),
-    destroy: () => {
-      if (!done) stream.destroy();
-    },
-  };
+  return responseOf(response, stream);
 };
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -215,15 +220,5 @@ export const nodeTransport: Transport = async (request) => {
       });
     url = new URL(location, url);
   }
-  let done = false;
-  return {
-    status: response.statusCode ?? 0,
-    headers: response.headers,
-    body: chunksOf(response, () => {
-      done = true;
-    }),
-    destroy: () => {
-      if (!done) response.destroy();
-    },
-  };
+  return responseOf(response, response);
 };
