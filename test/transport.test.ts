@@ -171,3 +171,13 @@ it('nodeTransport refuses a protocol it cannot speak, without retrying', async (
   expect(error.retryable).toBe(false);
   expect(error.message).toMatch(/ftp/);
 });
+
+it('nodeTransport refuses a malformed URL or redirect location, without retrying', async () => {
+  const bad = await rejection(get(nodeTransport, 'not a url'));
+  expect(bad.retryable).toBe(false);
+  expect(bad.message).toBe('malformed URL');
+  const s = await serve((_req, res) => res.writeHead(302, { location: 'http://[broken' }).end());
+  const error = await rejection(get(nodeTransport, `${s.url}/x`));
+  expect(error.retryable).toBe(false);
+  expect(error.message).toBe('malformed redirect location');
+});
