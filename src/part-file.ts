@@ -5,7 +5,7 @@
  */
 
 import type { Hash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 
 export interface PartHandle {
   /** Writes all of `data` at `position`. */
@@ -65,10 +65,26 @@ export const nodePartIO: PartIO = {
   },
 };
 
-/** Feeds bytes [start, end) of `file` into `hash`. */
+const HASH_READ_BYTES = 256 * 1024;
+
+/**
+ * Feeds bytes [start, end) of `file` into `hash`, through one reused buffer. A read stream allocated a new 1 MiB
+ * buffer per read: re-hashing the segments of a 96 MiB split file at the end of a run left tens of MiB of them
+ * waiting for a collection, and that was the run's peak memory (+20 MiB).
+ */
 export async function hashRange(file: string, hash: Hash, start: number, end: number): Promise<void> {
   if (end <= start) return;
-  for await (const chunk of createReadStream(file, { start, end: end - 1, highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(HASH_READ_BYTES, end - start));
+    let position = start;
+    while (position < end) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
   }
 }

@@ -30,17 +30,23 @@ import { withServer } from './helpers/server.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
-// Every file the code under test opens with createReadStream, in order: how a test sees when a `.part` was hashed.
+// Every file the code under test reads through a read-only handle (how `hashRange` reads), in the order the reads
+// return: how a test sees when a `.part` was hashed.
 const reads = vi.hoisted((): string[] => []);
 vi.mock('node:fs', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:fs')>();
-  return {
-    ...actual,
-    createReadStream: ((file: string, options?: object) => {
-      reads.push(String(file));
-      return actual.createReadStream(file, options as never);
-    }) as typeof actual.createReadStream,
-  };
+  const open = (async (...args: Parameters<typeof actual.promises.open>) => {
+    const handle = await actual.promises.open(...args);
+    if (args[1] !== 'r') return handle;
+    const read = handle.read.bind(handle) as (...a: unknown[]) => Promise<unknown>;
+    handle.read = (async (...a: unknown[]) => {
+      const result = await read(...a);
+      reads.push(String(args[0]));
+      return result;
+    }) as typeof handle.read;
+    return handle;
+  }) as typeof actual.promises.open;
+  return { ...actual, promises: { ...actual.promises, open } };
 });
 
 const LOCK = '.runway-backup.lock';
