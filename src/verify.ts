@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AbortError, UsageError } from './errors.js';
 import { fileSize, setAside } from './fsutil.js';
@@ -9,6 +9,7 @@ import { resolveInside } from './layout.js';
 import { acquireLock, LOCK_NAME } from './lock.js';
 import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from './manifest.js';
 import { checkOutFolder } from './out-folder.js';
+import { hashRange } from './part-file.js';
 import { RUN_RECORD_NAME } from './run-record.js';
 
 export interface VerifyOptions {
@@ -75,12 +76,8 @@ function setAsideOf(file: string): string | undefined {
 
 async function sha256(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, {
-    highWaterMark: 1 << 20,
-    ...(signal ? { signal } : {}),
-  })) {
-    hash.update(chunk as Buffer);
-  }
+  // Ctrl-C mid-file ends as an interruption (exit 130), like one between files.
+  await hashRange(file, hash, 0, Number.POSITIVE_INFINITY, signal);
   return hash.digest('hex');
 }
 

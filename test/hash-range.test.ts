@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -47,5 +48,35 @@ describe('hashRange', () => {
     const hash = createHash('sha256');
     await hashRange(file, hash, 0, 5000);
     expect(hash.digest('hex')).toBe(sha(bytes));
+  });
+
+  it('to Infinity means to the end of the file', async () => {
+    const bytes = randomBytes(700_001);
+    const file = path.join(await tempDir(), 'all.part');
+    await fs.writeFile(file, bytes);
+    const hash = createHash('sha256');
+    await hashRange(file, hash, 5, Number.POSITIVE_INFINITY);
+    expect(hash.digest('hex')).toBe(sha(bytes.subarray(5)));
+  });
+
+  it('a signal aborted mid-file stops it between reads with the AbortError of an interruption', async () => {
+    const file = path.join(await tempDir(), 'long.part');
+    await fs.writeFile(file, randomBytes(2_000_000));
+    const controller = new AbortController();
+    let updates = 0;
+    // A hash that pulls the plug as soon as the first piece arrives (Ctrl-C while verify hashes a large file).
+    const hash = {
+      update() {
+        updates++;
+        controller.abort();
+        return hash;
+      },
+    } as unknown as Hash;
+    const error = await hashRange(file, hash, 0, Number.POSITIVE_INFINITY, controller.signal).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: 'AbortError', code: 'ERR_ABORTED' });
+    expect(updates).toBe(1);
   });
 });
