@@ -129,11 +129,14 @@ function timed(command, commandArgs, env = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     // %M is the peak resident set size that `/usr/bin/time -v` reports as "Maximum resident set size".
+    // Its own process group: a run past the timeout is killed with everything it started (killing /usr/bin/time
+    // alone left the tool running, holding stderr open, and the bench waiting for it).
     const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, command, ...commandArgs], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), RUN_TIMEOUT_MS);
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
@@ -379,14 +382,23 @@ async function listingScenario() {
     });
     let first;
     let firstRequest;
+    let exited = false;
+    const closed = new Promise((r) => child.on('close', r)).then(() => {
+      exited = true;
+    });
     while (first === undefined) {
+      // A backup that ends (or stalls) before writing a byte is a failed round, not an endless wait.
+      if (exited || process.hrtime.bigint() - started > BigInt(RUN_TIMEOUT_MS) * 1_000_000n) {
+        child.kill('SIGKILL');
+        throw new Error('the backup of the listing scenario wrote no byte');
+      }
       await new Promise((r) => setTimeout(r, 1));
       if (firstRequest === undefined && simulator.inFlight > 0) {
         firstRequest = Number(process.hrtime.bigint() - started) / 1e9;
       }
       if (existsSync(dir) && folderBytes(dir) > 0) first = Number(process.hrtime.bigint() - started) / 1e9;
     }
-    await new Promise((r) => child.on('close', r));
+    await closed;
     firstByte.push(first);
     sinceRequest.push(first - (firstRequest ?? 0));
     // A no-op re-run of the complete backup: time, and file requests made.
