@@ -45,7 +45,7 @@ export interface BackupOptions {
   onEvent?: ((event: BackupEvent) => void) | undefined;
   /** Replace the API client (tests, custom transports). */
   client?: AssetsClient | undefined;
-  /** Replace the HTTP client of the file transfers. @default got */
+  /** Replace the HTTP client of the file transfers. @default nodeTransport */
   transport?: Transport | undefined;
   /** Replace the file system of the `.part` files (tests: a disk that fills up). @default node:fs */
   io?: PartIO | undefined;

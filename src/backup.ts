@@ -12,7 +12,7 @@ import { acquireLock } from './lock.js';
 import { Manifest } from './manifest.js';
 import { checkOutFolder } from './out-folder.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
-import { createRelister, isGone, type Relister } from './refresh.js';
+import { createRelister, gone, isGone, type Relister } from './refresh.js';
 import { Scheduler } from './scheduler.js';
 import { sanitizeMetadata } from './sidecar.js';
 import { iterateAccount } from './sources.js';
@@ -331,15 +331,20 @@ class Run {
         if (this.signal.aborted || error instanceof AbortError) return false;
         if (error instanceof DiskError || isDiskError(error)) throw error;
         const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNKNOWN';
+        // Gone as the lookup after a first 404 answered it: isGone() would ask the API the same question again.
+        let goneOnLookup = false;
         if (code === 'ERR_DOWNLOAD_GONE' && tries === 0) {
-          const fresh = await relister.fresh(asset.assetId, asset.taskId).catch(() => undefined);
-          const freshUrl = fresh ? urlOf(fresh, job) : undefined;
-          if (freshUrl) {
-            url = freshUrl;
-            continue;
-          }
+          const fresh: unknown = await relister.fresh(asset.assetId, asset.taskId).catch((e: unknown) => e);
+          if (!(fresh instanceof Error)) {
+            const freshUrl = urlOf(fresh as Asset, job);
+            if (freshUrl) {
+              url = freshUrl;
+              continue;
+            }
+            goneOnLookup = true; // the asset is listed, this file of it no longer
+          } else goneOnLookup = fresh instanceof RunwayBackupError && fresh.code === 'ERR_ASSET_GONE';
         }
-        if (await isGone(error, asset.assetId, relister, asset.taskId)) {
+        if (goneOnLookup || (await isGone(error, asset.assetId, relister, asset.taskId))) {
           // Deleted on Runway since the listing: nothing to fetch any more, so not a failure of the backup.
           this.acct.gone(job);
           return false;
@@ -364,7 +369,9 @@ class Run {
       },
       refreshUrl: async () => {
         const fresh = urlOf(await relister.fresh(job.assetId, taskId), job);
-        if (!fresh) throw new RunwayBackupError('ERR_ASSET_GONE', 'the file is no longer listed');
+        // A DownloadError, not retried: a plain error became a retryable I/O failure in the transfer, and the file
+        // was retried into ERR_URL_EXPIRED and counted as failed instead of gone.
+        if (!fresh) throw gone('the file is no longer listed');
         return fresh;
       },
       signal: this.signal,

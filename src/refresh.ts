@@ -13,11 +13,9 @@ export interface Relister {
   fresh(assetId: string, taskId?: string | undefined): Promise<Asset>;
 }
 
-function gone(): DownloadError {
-  return new DownloadError('ERR_ASSET_GONE', 'the asset was deleted on Runway', {
-    retryable: false,
-    status: 404,
-  });
+/** Not retried, and counted as gone (not failed) by `backup`: there is nothing left to fetch. */
+export function gone(message = 'the asset was deleted on Runway'): DownloadError {
+  return new DownloadError('ERR_ASSET_GONE', message, { retryable: false, status: 404 });
 }
 
 /** Fresh URLs for expired ones. Each re-listing fallback is shared by all workers and reused for a minute. */

@@ -208,6 +208,48 @@ describe('backup()', () => {
     expect(summary.assetsComplete).toBe(7);
   });
 
+  it('a file its asset no longer lists is gone, not failed, and its refresh is not retried', async () => {
+    const s = await sim({ assets: 4 });
+    const out = await tempDir();
+    const client = simClient(s);
+    // Asked again (to refresh an expired URL), the API lists each asset without its previews.
+    let lookups = 0;
+    const previewsDropped = new Proxy(client, {
+      get(target, key) {
+        if (key === 'getAsset') {
+          return async (...args: Parameters<AssetsClient['getAsset']>) => {
+            lookups++;
+            return { ...(await target.getAsset(...args)), previewUrls: [] };
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const events: BackupEvent[] = [];
+    const expire = expireAfterFirstFile(s);
+    const summary = await runBackup(s, out, {
+      client: previewsDropped,
+      concurrency: 1,
+      onEvent: (e) => {
+        events.push(e);
+        expire(e);
+      },
+    });
+    const previews = s.assets().flatMap((a) => a.files.filter((f) => f.role === 'preview'));
+    expect(previews.length).toBeGreaterThan(0);
+    expect(summary.filesFailed).toBe(0);
+    expect(summary.gone.length).toBeGreaterThan(0);
+    for (const g of summary.gone) expect(g.path).toMatch(/\.preview-\d+\./);
+    // Every main file was still fetched, through its fresh URL.
+    const mains = events.filter((e) => e.type === 'file-done' && e.file.role === 'main');
+    expect(mains).toHaveLength(4);
+    // Nothing was retried: a file that is no longer listed is known gone at the first refresh.
+    expect(events.filter((e) => e.type === 'retry')).toEqual([]);
+    expect(lookups).toBeGreaterThan(0);
+    client.close();
+  });
+
   it('dry run writes nothing and lists what it would fetch', async () => {
     const s = await sim({ assets: 10 });
     const out = path.join(await tempDir(), 'never');
