@@ -331,7 +331,10 @@ export class FileTransfer {
     this.#jobs++;
     const job = async (): Promise<void> => {
       try {
-        if (!this.#settled && !this.#generation.signal.aborted) await this.#runSegment(seg);
+        // A segment queued before a restart belongs to the old layout: run under the new generation, it voided the
+        // fresh start (its overlap check or a 416 started the file over again).
+        if (!this.#settled && !this.#generation.signal.aborted && this.#segments.includes(seg))
+          await this.#runSegment(seg);
       } catch (error) {
         this.#fail(error);
       } finally {
@@ -463,7 +466,14 @@ export class FileTransfer {
             if (lane.generation !== this.#generation || lane.generation.signal.aborted)
               throw new Superseded();
             if (startOvers >= 2) throw error;
-            lane.seg = await this.#restart();
+            try {
+              lane.seg = await this.#restart();
+            } catch (failure) {
+              // The journal or the disk refused the restart: the file fails with that reason. (Judged under the
+              // aborted generation, it read as Superseded and the file ended "short" instead.)
+              this.#fail(failure);
+              throw failure;
+            }
             lane.generation = this.#generation;
           }
         }

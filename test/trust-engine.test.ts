@@ -514,6 +514,37 @@ describe('item 6: a 404 while still listed, and a resume hashed before it asks',
     }
   });
 
+  it('a restart the journal refuses fails the file with that reason, not as a download ended short', async () => {
+    const body = randomBytes(300_000);
+    const dest = path.join(await tempDir(), 'clip.mp4');
+    // An older version's bytes, recorded under the old ETag: the server now has another object.
+    await fs.writeFile(`${dest}.part`, randomBytes(100_000));
+    const server = await withServer((_req, res) => {
+      res.writeHead(200, { 'content-length': body.length, etag: '"v2"', 'accept-ranges': 'bytes' }).end(body);
+    });
+    closing.push(server.close);
+    const refused = new Error('the journal refused the line');
+    const outcome = await downloadFile({
+      dest,
+      url: `${server.url}/clip.mp4`,
+      assetId: 'a1',
+      key: 'main-0',
+      resumeStore: {
+        get: async () => ({ validator: '"v1"', total: body.length }),
+        // Forgetting the old state, the first step of starting over, fails.
+        set: async (state) => {
+          if (state === undefined) throw refused;
+        },
+      },
+      ...fast,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(outcome).toBe(refused);
+    expect(await fs.stat(dest).catch(() => undefined)).toBeUndefined();
+  });
+
   it('a .part is hashed before the resume request goes out', async () => {
     const body = randomBytes(400_000);
     const etag = '"v1"';
