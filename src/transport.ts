@@ -190,13 +190,15 @@ function requestOnce(url: URL, request: TransportRequest): Promise<IncomingMessa
       );
       return;
     }
+    // One idle timer for the whole exchange, armed before the connection (`req.setTimeout` waits for `connect`,
+    // so a black-holed address hung for the kernel's ~2 minutes of SYN retries per attempt).
     const req = (secure ? https : http).request(url, {
       headers: request.headers,
       agent: secure ? agent.https : agent.http,
       signal: request.signal,
+      timeout: request.timeoutMs,
     });
-    // One idle timer for the whole exchange (connect, headers, body): a socket silent this long is stalled.
-    req.setTimeout(request.timeoutMs, () => {
+    req.on('timeout', () => {
       req.destroy(new TimeoutError(`no data for ${request.timeoutMs} ms`));
     });
     req.once('response', resolve);
@@ -222,8 +224,8 @@ export const nodeTransport: Transport = async (request) => {
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (!REDIRECTS.has(status) || location === undefined) break;
+    // Drained, not destroyed: the connection goes back to the pool for the next hop.
     response.resume();
-    response.destroy();
     if (hops === MAX_REDIRECTS)
       throw new DownloadError('ERR_DOWNLOAD_NETWORK', `more than ${MAX_REDIRECTS} redirects`, {
         retryable: false,
