@@ -138,6 +138,11 @@ export class Manifest {
   #looping = false;
   #broken: unknown;
   #journalBytes = 0;
+  /**
+   * The journal on disk ends in a torn line (a crash mid-write): the next write starts on a line of its own, or its
+   * first line would be glued to the fragment and lost with it at the next load.
+   */
+  #tornTail = false;
   #manifestBytes: number;
   #rotations: number;
   #flushing: Promise<void> = Promise.resolve();
@@ -187,9 +192,11 @@ export class Manifest {
     let replayed = 0;
     const rotated = rotatedJournals(out);
     // Rotated journals (left by a crash or a failed rewrite) first, oldest first, then the current one.
+    let tornTail = false;
     for (const name of [...rotated.map((r) => r.name), JOURNAL_NAME]) {
       const journal = await readIfExists(path.join(out, name));
       if (journal === undefined) continue;
+      if (name === JOURNAL_NAME) tornTail = journal.length > 0 && !journal.endsWith('\n');
       for (const line of journal.split('\n')) {
         if (line.trim() === '') continue;
         let op: JournalOp;
@@ -207,6 +214,7 @@ export class Manifest {
     const manifest = new Manifest(file, data, options, torn, text?.length ?? 0, last);
     // Replayed changes are not in manifest.json yet: the next flush writes them there.
     manifest.#dirty = replayed;
+    manifest.#tornTail = tornTail;
     return manifest;
   }
 
@@ -304,15 +312,18 @@ export class Manifest {
         this.#looping = false;
         break;
       }
-      const lines = this.#pending.join('');
+      const lines = (this.#tornTail ? '\n' : '') + this.#pending.join('');
       const waiters = this.#waiters;
       this.#pending = [];
       this.#waiters = [];
       try {
         this.#opening ??= fs.open(this.journal, 'a');
         this.#handle = await this.#opening;
-        await this.#handle.write(lines);
+        // appendFile, not write: one write() may take only part of a large batch (a nearly full disk) without
+        // an error, and the lines it left out would be reported done.
+        await this.#handle.appendFile(lines);
         this.#journalBytes += Buffer.byteLength(lines);
+        this.#tornTail = false;
       } catch (error) {
         // The change is applied in memory but not on disk: nothing more may be reported done in this run.
         this.#broken = error;
@@ -361,6 +372,7 @@ export class Manifest {
         let renameError: unknown;
         try {
           renameSync(this.journal, rotated);
+          this.#tornTail = false;
           this.#rotations++;
           this.#journalBytes = 0;
         } catch (error) {

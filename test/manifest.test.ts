@@ -59,6 +59,24 @@ describe('Manifest', () => {
     expect(reloaded.get('A')?.files).toHaveLength(2);
   });
 
+  it('the next run after a torn last line writes on a line of its own: its first change survives a crash', async () => {
+    const out = await tempDir();
+    const m = await seeded(out);
+    await m.close();
+    await fs.appendFile(path.join(out, JOURNAL_NAME), '{"op":"file","assetId":"A","fi');
+    const next = await Manifest.load(out);
+    // The next run's first lines: a new asset, then a file of it. Glued to the fragment, the asset line was lost
+    // with it, and the file line then had no asset to apply to.
+    await next.upsertAsset({ assetId: 'B', name: 'new', mediaType: 'video' });
+    await next.recordFile('B', file(0, 'main'));
+    // No flush, no close: the process dies here.
+    const reloaded = await Manifest.load(out);
+    expect(reloaded.tornLines).toBe(1);
+    expect(reloaded.doneFile('B', 'main', 0)?.bytes).toBe(10);
+    expect(reloaded.doneFile('A', 'preview', 1)).toBeDefined();
+    await next.close();
+  });
+
   it('replays a rotated journal left by a crash during a rewrite', async () => {
     const out = await tempDir();
     const m = await seeded(out);
