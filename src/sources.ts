@@ -18,7 +18,7 @@ export type SourceEvent =
   | { type: 'skipped'; source: 'assets' | 'tasks'; assetId: string | undefined; reason: string }
   /** A deleted artifact or a directory: nothing to fetch; counted, not a failure. */
   | { type: 'artifact-skipped'; assetId: string; taskId: string; reason: 'deleted' | 'directory' }
-  /** A window that may hide older assets (a walk stopped by its request limit counts as capped too). */
+  /** A window that may hide older assets (a walk cut short by its request limit counts as capped too). */
   | { type: 'capped'; window: WindowName | 'tasks'; seen: number };
 
 export interface AccountSourceOptions {
@@ -87,8 +87,9 @@ export async function* iterateAccount(
       if (event.type === 'capped' && !event.splitting) {
         capped = true;
         emit({ type: 'capped', window: event.window, seen: event.seen });
-      } else if (event.type === 'request-limit') {
+      } else if (event.type === 'request-limit' || event.type === 'incomplete') {
         // Cut short, not capped: reported as `incomplete` by the walk itself; the task history may reach the rest.
+        // (`incomplete` alone: a drift re-read ran out of requests and the window then ended on a short page.)
         capped = true;
       } else if (event.type === 'skipped') {
         emit({ type: 'skipped', source: 'assets', assetId: event.item.assetId, reason: event.item.reason });
