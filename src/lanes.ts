@@ -14,8 +14,6 @@ export interface LaneOptions {
   min?: number;
   /** @default 32 */
   max?: number;
-  /** Length of one measurement window, in ms. @default 500 */
-  windowMs?: number;
   /** Growth must raise the throughput by this factor to be kept going. @default 1.1 */
   gain?: number;
   /** After a shrink, no growth for this long, in ms. @default 5000 */
@@ -64,7 +62,6 @@ class AdaptiveLanes implements LaneController {
   #now: () => number;
   #bytes = 0;
   #windowStart: number;
-  #windowMs: number;
   #best: { limit: number; rate: number } | undefined;
   #previousRate = 0;
   #quietUntil = 0;
@@ -77,7 +74,6 @@ class AdaptiveLanes implements LaneController {
     this.#limit = Math.min(this.#max, Math.max(this.#min, options.initial ?? 8));
     this.#gain = options.gain ?? 1.1;
     this.#cooldownMs = options.cooldownMs ?? 5000;
-    this.#windowMs = options.windowMs ?? 500;
     this.#now = options.now ?? Date.now;
     this.#windowStart = this.#now();
   }

@@ -340,12 +340,6 @@ export class Manifest {
     }
   }
 
-  /** Settles when every change so far is in the journal; rejects if a journal write failed. */
-  async settled(): Promise<void> {
-    while (this.#pumping) await this.#pumping;
-    if (this.#broken !== undefined) throw this.#broken;
-  }
-
   /** Rewrites manifest.json with every change so far and folds in the journals. Rejects if the write failed. */
   async flush(): Promise<void> {
     // Rewrites are chained so that two never race to rename older content over newer; a failed one leaves the

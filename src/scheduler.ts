@@ -44,14 +44,6 @@ export class Scheduler {
     this.#timer.unref();
   }
 
-  get active(): number {
-    return this.#limit.activeCount;
-  }
-
-  get queued(): number {
-    return this.#limit.pendingCount;
-  }
-
   #isBusy(): boolean {
     return this.#limit.activeCount >= this.#limit.concurrency || this.#limit.pendingCount > 0;
   }
@@ -81,11 +73,6 @@ export class Scheduler {
       onStart?.();
       await transfer.run();
     });
-  }
-
-  /** Queued jobs plus running ones: the feeder waits while this is large (backpressure). */
-  get load(): number {
-    return this.#limit.activeCount + this.#limit.pendingCount;
   }
 
   /** No more files will come: free lanes may split the remaining files now. */
