@@ -14,7 +14,10 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-/** Starts `n` processes that each try to take `out`'s lock at the same instant and hold it a while. */
+/**
+ * Starts `n` processes that each try to take `out`'s lock at the same instant. A winner holds it until every one
+ * has answered (its stdin is closed then), so a latecomer on a busy machine cannot find it free again and also win.
+ */
 async function race(out: string, n: number): Promise<string[]> {
   const lock = pathToFileURL(path.resolve('dist/lock.js')).href;
   const script = `
@@ -23,7 +26,8 @@ async function race(out: string, n: number): Promise<string[]> {
     try {
       const release = await acquireLock(${JSON.stringify(out)});
       process.stdout.write('won');
-      await new Promise((r) => setTimeout(r, 300));
+      process.stdin.resume();
+      await new Promise((r) => process.stdin.on('end', r));
       await release();
     } catch (error) {
       process.stdout.write(error.code === 'ERR_USAGE' ? 'lost' : 'error ' + error.message);
@@ -32,15 +36,24 @@ async function race(out: string, n: number): Promise<string[]> {
   const children = Array.from({ length: n }, () =>
     spawn(process.execPath, ['--input-type=module', '-e', script, String(start)]),
   );
+  const answers = children.map(() => '');
+  let answered = 0;
+  const releaseWhenAllAnswered = (): void => {
+    if (++answered === n) for (const child of children) child.stdin.end();
+  };
   return Promise.all(
     children.map(
-      (child) =>
+      (child, i) =>
         new Promise<string>((resolve) => {
-          let out = '';
           child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
+            if (answers[i] === '') releaseWhenAllAnswered();
+            answers[i] += d.toString();
           });
-          child.on('close', () => resolve(out));
+          child.on('close', () => {
+            // A child that died without a word counts as answered too, or the winners would wait forever.
+            if (answers[i] === '') releaseWhenAllAnswered();
+            resolve(answers[i] ?? '');
+          });
         }),
     ),
   );
