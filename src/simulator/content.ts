@@ -133,8 +133,6 @@ function layoutFor(seed: string, size: number): MediaLayout | undefined {
   return layout;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /**
  * The longest view of the file starting at `position` and ending at or before `end` that is one piece: filler
  * from the block, or part of a head, segment header or trailer, or tail.
@@ -146,7 +144,6 @@ function pieceAt(layout: MediaLayout | undefined, block: Buffer, position: numbe
   const tailStart = layout.size - layout.tail.length;
   if (position >= tailStart) return cut(layout.tail, position - tailStart);
   const seg = layout.segments;
-  if (!seg) return EMPTY;
   const overhead = seg.headerLength + seg.trailerLength;
   const fullLength = overhead + seg.fullData;
   let offset = position - seg.start;

@@ -34,7 +34,7 @@ export interface MediaLayout {
   size: number;
   head: Buffer;
   tail: Buffer;
-  segments: Segments | undefined;
+  segments: Segments;
 }
 
 /** Reads filler bytes [start, end) as a sequence of views; supplied by content.ts. */
