@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -236,4 +236,49 @@ describe('what a new user stumbles over (built CLI: run `npm run build` first)',
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('runway-backup: Expected `--timeout` to be an integer from 1 to 3600, got "0"\n');
   });
+});
+
+describe('on a terminal', () => {
+  // util-linux `script` gives the CLI a pseudo-terminal, so it draws its progress bars as for a person.
+  const hasScript = (() => {
+    try {
+      return execFileSync('sh', ['-c', 'command -v script'], { stdio: 'pipe' }).length > 0;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!hasScript)(
+    'a bad token ends with its one line and the exit code, no bar left running',
+    async () => {
+      const out = path.join(await tempDir(), 'never');
+      const started = Date.now();
+      const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn(
+          'script',
+          [
+            '-qefc',
+            `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} backup --out ${JSON.stringify(out)}`,
+            '/dev/null',
+          ],
+          { env: { PATH: process.env.PATH ?? '', TERM: 'xterm', USEAPI_TOKEN: 'abc def' } },
+        );
+        let output = '';
+        child.stdout.on('data', (d: Buffer) => {
+          output += d.toString();
+        });
+        // Before the fix the bar's timer kept the process alive for ever.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, output });
+        });
+      });
+      expect(result.code).toBe(2);
+      expect(result.output).toMatch(/runway-backup: The API token contains whitespace/);
+      expect(result.output).not.toMatch(/files \|/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      await expect(fs.stat(out)).rejects.toThrow();
+    },
+  );
 });

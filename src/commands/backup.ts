@@ -90,6 +90,9 @@ export interface PlannedFile {
 
 /** Runs a backup with bars or lines on stderr and the summary; shared by `backup` and `demo`. */
 export async function backupWithProgress(settings: BackupSettings, output: OutputOptions): Promise<number> {
+  // Bad input is refused before anything is written or drawn: no output folder, no run record for a mistyped flag,
+  // and no progress bar left running (on a terminal its timer kept the process alive after the error).
+  checkClientOptions({ token: settings.token, baseUrl: settings.baseUrl });
   await checkOutFolder(settings.out);
   const stderr = process.stderr;
   const tty = Boolean(stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
@@ -170,8 +173,6 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       say(`skipped an unusable listing item (${event.event.item.reason})`);
     }
   };
-  // Bad input is refused before anything is written: no output folder, no run record for a mistyped flag.
-  checkClientOptions({ token: settings.token, baseUrl: settings.baseUrl });
   // The record `status` reads; not for dry runs, nor while another run holds the folder (it would lose its record).
   const recorder =
     output.dryRun || (await readLockHolder(settings.out))
