@@ -282,3 +282,11 @@ describe('on a terminal', () => {
     },
   );
 });
+
+it('an empty account backs up cleanly: exit 0 and no warning about a gallery', async () => {
+  const s = await sim({ assets: 0 });
+  const out = await tempDir();
+  const result = await runCli(['backup', '--out', out], env(s));
+  expect(result.code).toBe(0);
+  expect(result.stderr).not.toMatch(/warning/);
+});

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { printable } from '../format.js';
+import { MANIFEST_NAME } from '../manifest.js';
 import { GALLERY_NAME, writeGallery } from './write.js';
 
 /**
@@ -8,11 +9,14 @@ import { GALLERY_NAME, writeGallery } from './write.js';
  * show, or undefined. A gallery that cannot be written is a warning, never a failed backup.
  */
 export async function refreshGallery(out: string, changed: boolean): Promise<string | undefined> {
-  const exists = await fs.stat(path.join(out, GALLERY_NAME)).then(
-    () => true,
-    () => false,
-  );
-  if (!changed && exists) return undefined;
+  const present = (name: string) =>
+    fs.stat(path.join(out, name)).then(
+      () => true,
+      () => false,
+    );
+  // An empty account (or media type) leaves no manifest: nothing to show, and no warning that there is nothing.
+  if (!(await present(MANIFEST_NAME))) return undefined;
+  if (!changed && (await present(GALLERY_NAME))) return undefined;
   try {
     const result = await writeGallery({ out });
     return `gallery: ${printable(result.file)}`;
