@@ -67,7 +67,19 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
     await fs.link(temp, file);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // FAT/exFAT drives and some network shares have no hard links: there, an exclusive create is the best they
+    // allow (the lock of earlier versions; two runs starting at the same instant may both take over a stale one).
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') {
+      try {
+        await fs.writeFile(file, content, { flag: 'wx' });
+        return true;
+      } catch (fallback) {
+        if ((fallback as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw fallback;
+      }
+    }
     throw error;
   } finally {
     await fs.rm(temp, { force: true });

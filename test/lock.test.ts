@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { acquireLock, LOCK_NAME, readLockHolder } from '../src/lock.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -115,4 +115,21 @@ describe('item 5: the output folder lock', () => {
       expect(await fs.readdir(out)).toEqual([]);
     }
   }, 30_000);
+});
+
+it('a folder without hard links (FAT, exFAT, some shares) still gets its lock, exclusively', async () => {
+  const { promises } = await import('node:fs');
+  const noLinks = Object.assign(new Error('operation not permitted, link'), { code: 'EPERM' });
+  const spy = vi.spyOn(promises, 'link').mockRejectedValue(noLinks);
+  try {
+    const out = await tempDir();
+    const release = await acquireLock(out);
+    expect(spy).toHaveBeenCalled();
+    expect(await readLockHolder(out)).toEqual({ pid: process.pid });
+    await expect(acquireLock(out)).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    await release();
+    expect(await fs.readdir(out)).toEqual([]);
+  } finally {
+    spy.mockRestore();
+  }
 });
