@@ -37,7 +37,7 @@ function version(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = new Set(['backup', 'list', 'verify', 'demo', 'simulate']);
+const COMMANDS = new Set(['backup', 'list', 'verify', 'gallery', 'status', 'demo', 'simulate']);
 
 // Commands are imported when chosen: `list` need not load the simulator, nor `--help` got.
 /** Exit code of a finished command; thrown errors are mapped in `main`. */

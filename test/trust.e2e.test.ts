@@ -2,13 +2,16 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { commandHelp } from '../src/commands/args.js';
 import { BACKUP_SPEC } from '../src/commands/backup.js';
 import { DEMO_SPEC } from '../src/commands/demo.js';
+import { GALLERY_SPEC } from '../src/commands/gallery.js';
 import { LIST_SPEC } from '../src/commands/list.js';
 import { SIMULATE_SPEC } from '../src/commands/simulate.js';
+import { STATUS_SPEC } from '../src/commands/status.js';
 import { VERIFY_SPEC } from '../src/commands/verify.js';
 import { CLI, runCli } from './helpers/cli.js';
 import { driftingServer } from './helpers/drifting-server.js';
@@ -18,13 +21,13 @@ import { tempDir } from './helpers/tmp.js';
 const env = (s: { url: string; token: string }) => ({ USEAPI_TOKEN: s.token, USEAPI_BASE_URL: s.url });
 
 describe('what a new user stumbles over (built CLI: run `npm run build` first)', () => {
-  it.each(['backup', 'list', 'verify', 'demo', 'simulate'])(
+  it.each(['backup', 'list', 'verify', 'gallery', 'status', 'demo', 'simulate'])(
     'item 8: `%s --help` and `-h` print its own help, listing every flag it accepts, exit 0',
     async (command) => {
       const long = await runCli([command, '--help']);
       expect(long.code).toBe(0);
       expect(long.stderr).toBe('');
-      if (command === 'backup') {
+      if (command === 'backup' || command === 'status') {
         expect((await runCli([command, '-h'])).stdout).toBe(long.stdout);
         // `help <command>` is the same page, and --help wins over any other flag.
         expect((await runCli(['help', command])).stdout).toBe(long.stdout);
@@ -35,7 +38,15 @@ describe('what a new user stumbles over (built CLI: run `npm run build` first)',
   );
 
   it('item 8: each help lists every flag its command parses (the help is made from the same flag table)', () => {
-    for (const spec of [BACKUP_SPEC, LIST_SPEC, VERIFY_SPEC, DEMO_SPEC, SIMULATE_SPEC]) {
+    for (const spec of [
+      BACKUP_SPEC,
+      LIST_SPEC,
+      VERIFY_SPEC,
+      GALLERY_SPEC,
+      STATUS_SPEC,
+      DEMO_SPEC,
+      SIMULATE_SPEC,
+    ]) {
       const help = commandHelp(spec);
       for (const [name, flag] of Object.entries(spec.flags)) {
         expect(help).toMatch(
@@ -193,6 +204,34 @@ describe('what a new user stumbles over (built CLI: run `npm run build` first)',
     expect(done.stderr).toMatch(/: 1 asset, 1 file downloaded \(/);
     const listed = await runCli(['list'], env(s));
     expect(listed.stderr).toMatch(/^1 asset \(1 \w+\), [\d.]+ \w?B, 1 request\n/);
+  });
+
+  it('`--out ~/x` is the home folder for every command; `--out ""` is refused, not the current folder', async () => {
+    const s = await sim({ assets: 1 });
+    const home = await tempDir();
+    const cwd = await tempDir();
+    const withHome = { ...env(s), HOME: home };
+    const backedUp = await runCli(['backup', '--out', '~/runway', '--no-previews', '-q'], withHome);
+    expect(backedUp.code).toBe(0);
+    const status = await runCli(['status', '--out', '~/runway', '--json'], withHome);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ lastEndedState: 'done' });
+    const gallery = await runCli(['gallery', '--out', '~/runway'], withHome);
+    expect(gallery.code).toBe(0);
+    expect(gallery.stdout.trim()).toBe(pathToFileURL(path.join(home, 'runway', 'index.html')).href);
+    expect((await runCli(['verify', '--out', '~/runway'], withHome)).code).toBe(0);
+    for (const command of ['backup', 'status', 'gallery', 'verify', 'demo']) {
+      const child = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, command, '--out', ''], { cwd, env: withHome }, (error, _o, stderr) =>
+          resolve({ code: error ? (error.code as number) : 0, stderr }),
+        );
+      });
+      expect(child, command).toEqual({
+        code: 2,
+        stderr: 'runway-backup: Expected `--out` to be a folder, got an empty value\n',
+      });
+    }
+    expect(await fs.readdir(cwd)).toEqual([]);
   });
 
   it('item 14: the hints after `demo` are commands that work where the user is', async () => {

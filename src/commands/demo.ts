@@ -13,6 +13,7 @@ import {
   SHARED_FLAGS,
 } from './args.js';
 import { backupWithProgress } from './backup.js';
+import { resolveOut } from './settings.js';
 
 const DEMO_FLAGS = {
   out: { ...SHARED_FLAGS.out, help: 'the folder to back up into (default ./demo-backup)' },
@@ -78,7 +79,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values } = parseFlags(argv, DEMO_FLAGS);
-  const out = path.resolve(values.out ?? 'demo-backup');
+  const out = resolveOut(values.out ?? 'demo-backup', {});
   // Every flag is checked before the simulator starts, so a typo costs one line and nothing else.
   const mediaTypes = parseMediaTypes(values['media-type']) ?? [...MEDIA_TYPES];
   const concurrency = parseConcurrency(values.concurrency) ?? 'auto';

@@ -3,17 +3,31 @@ import { pathToFileURL } from 'node:url';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, printable } from '../format.js';
 import { writeGallery } from '../gallery/write.js';
-import { parseFlags } from './args.js';
-import { DEFAULT_OUT } from './settings.js';
+import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { resolveOut } from './settings.js';
 
 const GALLERY_FLAGS = {
-  out: { type: 'string' },
-  open: { type: 'boolean' },
+  out: SHARED_FLAGS.out,
+  open: { type: 'boolean', help: "open the page in the desktop's browser" },
 } as const;
 
+export const GALLERY_SPEC: CommandSpec = {
+  name: 'gallery',
+  summary: 'write (again) the page that shows a backup folder: index.html, readable offline.',
+  flags: GALLERY_FLAGS,
+  notes: [
+    "The page's address goes to stdout, a one-line count to stderr. backup writes the page after every run;",
+    'this command rewrites it from the manifest and the disk alone, never the network.',
+  ],
+};
+
 export async function runGallery(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(commandHelp(GALLERY_SPEC));
+    return EXIT.ok;
+  }
   const { values } = parseFlags(argv, GALLERY_FLAGS);
-  const result = await writeGallery({ out: values.out ?? DEFAULT_OUT });
+  const result = await writeGallery({ out: resolveOut(values.out, {}) });
   const problems = result.missing + result.damaged;
   process.stderr.write(
     `Gallery of ${result.assets} assets (${result.files} files, ${formatBytes(result.bytes)})${problems ? `, ${result.missing} missing, ${result.damaged} damaged` : ''}\n`,

@@ -50,6 +50,10 @@ export function envToken(env: NodeJS.ProcessEnv): string {
 
 /** The output folder: the flag, else the config file's (already absolute), else the default; `~` expanded. */
 export function resolveOut(flag: string | undefined, file: FileConfig): string {
+  // `--out ""` (an unset variable in a script: `--out "$DEST"`) would otherwise mean the current folder.
+  if (flag !== undefined && flag.trim() === '') {
+    throw new UsageError('Expected `--out` to be a folder, got an empty value');
+  }
   return path.resolve(expandHome(flag ?? file.out ?? DEFAULT_OUT));
 }
 

@@ -2,13 +2,24 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, printable } from '../format.js';
 import type { RunRecord } from '../run-record.js';
 import { type BackupStatus, readStatus, type StatusState } from '../status.js';
-import { parseFlags } from './args.js';
-import { DEFAULT_OUT } from './settings.js';
+import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { resolveOut } from './settings.js';
 
 const STATUS_FLAGS = {
-  out: { type: 'string' },
-  json: { type: 'boolean' },
+  out: SHARED_FLAGS.out,
+  json: { type: 'boolean', help: 'print the status as one JSON object on stdout (with `exitCode`)' },
 } as const;
+
+export const STATUS_SPEC: CommandSpec = {
+  name: 'status',
+  summary: 'how the last backup into a folder ended, in one line; reads only the folder, never the network.',
+  flags: STATUS_FLAGS,
+  notes: [
+    'Exit 0 when the last finished run backed up every file, 1 when it did not (files failed, interrupted,',
+    'refused, stopped by an error, or killed), 2 when no run is recorded in the folder. While a run goes on,',
+    'the line says so and the code is that of the run before it.',
+  ],
+};
 
 /**
  * Exit codes of `status` (README, "status"): 0 the last run finished with every file; 1 it did not (files failed,
@@ -22,8 +33,12 @@ export function statusExitCode(state: StatusState): number {
 }
 
 export async function runStatus(argv: string[]): Promise<number> {
+  if (helpRequested(argv)) {
+    process.stdout.write(commandHelp(STATUS_SPEC));
+    return EXIT.ok;
+  }
   const { values } = parseFlags(argv, STATUS_FLAGS);
-  const status = await readStatus(values.out ?? DEFAULT_OUT);
+  const status = await readStatus(resolveOut(values.out, {}));
   const code = statusExitCode(status.lastEndedState);
   if (values.json) {
     process.stdout.write(
