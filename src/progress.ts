@@ -71,10 +71,12 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
   const write = (line: string): void => {
     stream.write(`${line}\n`);
   };
+  // Every way a file can end, gone ones included: the bar and the plain line count the same.
+  const finishedFiles = (): number => totals.done + totals.skipped + totals.failed + totals.gone;
   const summaryLine = (): string => {
     const elapsed = (Date.now() - totals.started) / 1000;
     const perSecond = rate.perSecond(totals.bytes);
-    const finished = totals.done + totals.skipped + totals.failed + totals.gone;
+    const finished = finishedFiles();
     const left = totals.files - finished;
     let eta = Number.NaN;
     if (perSecond > 0 && left > 0) {
@@ -105,10 +107,14 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
 
   if (!tty) {
     // A line as soon as bytes flow, then one per interval, and a last one at the end: even a run of a few seconds
-    // leaves a trace in a log, and a slow start is not mistaken for a hang.
+    // leaves a trace in a log, and a slow start is not mistaken for a hang. Nothing while there is nothing to count
+    // (a long listing, a retried first request): `0/0 files | 0 B` every few seconds says nothing; the listing's
+    // own notices say what is going on.
     let flowing = false;
     const line = (): void => write(summaryLine());
-    const timer = setInterval(line, intervalMs);
+    const timer = setInterval(() => {
+      if (totals.files > 0 || totals.bytes > 0) line();
+    }, intervalMs);
     timer.unref();
     return {
       onEvent(event) {
@@ -148,7 +154,7 @@ export async function createProgress(options: ProgressOptions): Promise<Progress
 
   function draw(): void {
     overall.setTotal(Math.max(1, totals.files));
-    overall.update(totals.done + totals.skipped + totals.failed, {
+    overall.update(finishedFiles(), {
       name: summaryLine().split(' | ').slice(1).join(' | '),
     });
     for (const state of active.values()) {

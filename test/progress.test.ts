@@ -80,6 +80,34 @@ describe('progress', () => {
     expect(out.text()).toMatch(/^4\/4 files \| .* \| 3 gone$/m);
   });
 
+  it('without a terminal, no periodic line while there is nothing to count (a long listing)', async () => {
+    const out = capture();
+    const progress = await createProgress({ stream: out.stream, tty: false, quiet: false, intervalMs: 10 });
+    await new Promise((r) => setTimeout(r, 80));
+    expect(out.text()).toBe('');
+    progress.onEvent({ type: 'asset', asset: { assetId: 'a1' } as never, account: undefined, files: 1 });
+    await new Promise((r) => setTimeout(r, 80));
+    progress.stop();
+    expect(out.text()).toMatch(/^0\/1 file \| 0 B \| /);
+  });
+
+  it('on a terminal, the overall bar counts gone files as finished, like the plain line', async () => {
+    const out = capture();
+    Object.assign(out.stream, { isTTY: true, columns: 120 });
+    const progress = await createProgress({ stream: out.stream, tty: true, quiet: false });
+    const asset = (id: string) => ({ assetId: id }) as never;
+    progress.onEvent({ type: 'asset', asset: asset('a1'), account: undefined, files: 1 });
+    progress.onEvent({ type: 'asset', asset: asset('a3'), account: undefined, files: 3 });
+    run(events.slice(0, 4), (e) => progress.onEvent(e));
+    progress.onEvent({ type: 'file-start', file: job(3) });
+    progress.onEvent({ type: 'file-gone', file: job(3) });
+    // The bars are drawn on timers (and cleared at stop): let them draw first.
+    await new Promise((r) => setTimeout(r, 600));
+    progress.stop();
+    expect(out.text()).toMatch(/ 4\/4 files \| .* \| 3 gone/);
+    expect(out.text()).not.toMatch(/ 1\/4 files/);
+  });
+
   it('item 11: without a terminal, a line as soon as bytes flow (with a real rate), and a last one at stop', async () => {
     const out = capture();
     // An interval far longer than the test: every line seen comes from the start or the stop.
