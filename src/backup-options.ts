@@ -43,6 +43,12 @@ export interface BackupOptions {
   signal?: AbortSignal | undefined;
   /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
   onEvent?: ((event: BackupEvent) => void) | undefined;
+  /**
+   * Called once the run holds the output folder's lock, before the listing (not for dry runs, which take none).
+   * The CLI writes its run record here: a record written before the lock could overwrite that of a run already
+   * holding the folder. A rejection ends the run with that error.
+   */
+  onLocked?: (() => Promise<void> | void) | undefined;
   /** Replace the API client (tests, custom transports). */
   client?: AssetsClient | undefined;
   /** Replace the HTTP client of the file transfers. @default nodeTransport */
@@ -107,6 +113,9 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
     throw new UsageError('Expected `onEvent` to be a function');
+  }
+  if (options.onLocked !== undefined && typeof options.onLocked !== 'function') {
+    throw new UsageError('Expected `onLocked` to be a function');
   }
   // Checked here: parseTaskHistoryMode trims its argument, and a number from untyped JS would throw a TypeError.
   if (options.taskHistory !== undefined && typeof options.taskHistory !== 'string') {

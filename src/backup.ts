@@ -89,9 +89,13 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   }
   let release: () => Promise<void> = async () => {};
   try {
-    if (!o.dryRun) release = await acquireLock(out);
+    if (!o.dryRun) {
+      release = await acquireLock(out);
+      await options.onLocked?.();
+    }
   } catch (error) {
     if (!options.client) client.close();
+    await release();
     throw error;
   }
   const onAbort = (): void => controller.abort();

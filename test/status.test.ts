@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { backup } from '../src/backup.js';
+import { acquireLock, readLockHolder } from '../src/lock.js';
 import { outcomeOf, RUN_RECORD_NAME, type RunRecord } from '../src/run-record.js';
 import { runCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';
@@ -92,6 +94,77 @@ describe('runway-backup status (built CLI)', () => {
       new RegExp(`^running: a backup \\(pid ${process.pid}\\) started .*; the run before: done: .*5 assets`),
     );
     expect(status.code).toBe(0);
+  });
+
+  it('a backup refused because another run holds the folder leaves that run’s record as it is', async () => {
+    const s = await sim({ assets: 2 });
+    const out = await tempDir();
+    const release = await acquireLock(out);
+    try {
+      const running: RunRecord = {
+        version: 1,
+        tool: 'runway-backup',
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        outcome: 'running',
+      };
+      await fs.writeFile(path.join(out, RUN_RECORD_NAME), JSON.stringify(running));
+      const second = await runCli(['backup', '--out', out, '--quiet'], env(s));
+      expect(second.code).toBe(2);
+      expect(second.stderr).toMatch(/another runway-backup/i);
+      expect(await record(out)).toEqual(running);
+    } finally {
+      await release();
+    }
+  });
+
+  it('backup() calls onLocked once it holds the lock and before any listing request; never for a dry run', async () => {
+    const s = await sim({ assets: 2 });
+    const out = await tempDir();
+    const seen: { holder: unknown; requests: number }[] = [];
+    await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      concurrency: 2,
+      onLocked: async () => {
+        seen.push({
+          holder: await readLockHolder(out),
+          requests: s.stats.listRequests + s.stats.cdnRequests,
+        });
+      },
+    });
+    expect(seen).toEqual([{ holder: { pid: process.pid }, requests: 0 }]);
+    await backup({
+      token: s.token,
+      baseUrl: s.url,
+      out,
+      dryRun: true,
+      onLocked: () => void seen.push(seen[0]!),
+    });
+    expect(seen).toHaveLength(1);
+    // A held folder: refused before the hook runs.
+    const release = await acquireLock(out);
+    try {
+      await expect(
+        backup({ token: s.token, baseUrl: s.url, out, onLocked: () => void seen.push(seen[0]!) }),
+      ).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    } finally {
+      await release();
+    }
+    expect(seen).toHaveLength(1);
+    // A hook that fails ends the run with its error, and the lock is free again.
+    await expect(
+      backup({
+        token: s.token,
+        baseUrl: s.url,
+        out,
+        onLocked: () => {
+          throw new Error('no record');
+        },
+      }),
+    ).rejects.toThrow('no record');
+    expect(await readLockHolder(out)).toBeUndefined();
   });
 
   it('records a refused run with the API error, never the token (exit 1)', async () => {

@@ -3,10 +3,9 @@ import { type BackupEvent, type BackupSummary, backup } from '../backup.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, plural, printable } from '../format.js';
 import { refreshGallery } from '../gallery/refresh.js';
-import { readLockHolder } from '../lock.js';
 import { checkOutFolder } from '../out-folder.js';
 import { createProgress, retryNotice } from '../progress.js';
-import { startRunRecord } from '../run-record.js';
+import { type RunRecorder, startRunRecord } from '../run-record.js';
 import { parseTaskHistoryMode } from '../sources.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
@@ -173,11 +172,12 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       say(`skipped an unusable listing item (${event.event.item.reason})`);
     }
   };
-  // The record `status` reads; not for dry runs, nor while another run holds the folder (it would lose its record).
-  const recorder =
-    output.dryRun || (await readLockHolder(settings.out))
-      ? undefined
-      : await startRunRecord(settings.out).catch(() => undefined);
+  // The record `status` reads: written once this run holds the folder's lock, so a run refused because another
+  // holds it leaves that run's record alone. Not for dry runs. A record that cannot be written does not stop a backup.
+  let recorder: RunRecorder | undefined;
+  const onLocked = async (): Promise<void> => {
+    recorder = await startRunRecord(settings.out).catch(() => undefined);
+  };
   let summary: BackupSummary;
   try {
     summary = await backup({
@@ -195,6 +195,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       taskHistory: settings.taskHistory,
       signal: controller.signal,
       onEvent,
+      onLocked,
     });
   } catch (error) {
     await recorder?.fail(error, settings.token).catch(() => {});
