@@ -6,7 +6,13 @@
 
 import type { Hash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import pLimit from 'p-limit';
 import { AbortError } from './errors.js';
+
+// fsync and fdatasync run on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) and each
+// can take tens of milliseconds while the disk writes back: eight lanes flushing at once held every thread, and
+// the writes of all transfers queued behind them. At most two at a time leaves the rest of the pool to the writes.
+const syncs = pLimit(2);
 
 export interface PartHandle {
   /** Writes all of `data` at `position`. */
@@ -58,8 +64,8 @@ export const nodePartIO: PartIO = {
         }
         return buffer.subarray(0, got);
       },
-      datasync: () => handle.datasync(),
-      sync: () => handle.sync(),
+      datasync: () => syncs(() => handle.datasync()),
+      sync: () => syncs(() => handle.sync()),
       truncate: (length) => handle.truncate(length),
       close: () => handle.close(),
     };
