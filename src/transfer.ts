@@ -163,11 +163,20 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The validator `If-Range` may carry. Weak ETags never match an If-Range on real CDNs, so they are not used. */
-function validatorOf(headers: IncomingHttpHeaders): string | undefined {
+/**
+ * The validator `If-Range` may carry: a strong ETag, else a Last-Modified date that is strong. Weak ETags never
+ * match an If-Range on real CDNs. A date is strong only when the answer's own Date is at least a second after it
+ * (RFC 9110, 8.8.2.2 and 13.1.5): an object changed twice within that second keeps its date, and a range of the
+ * second version would be spliced onto bytes of the first. Without a strong one, a resume proves the `.part` by
+ * re-reading its end, and the file is never split.
+ */
+export function validatorOf(headers: IncomingHttpHeaders): string | undefined {
   const etag = header(headers, 'etag');
   if (etag && !etag.startsWith('W/')) return etag;
-  return header(headers, 'last-modified');
+  const modified = header(headers, 'last-modified');
+  if (modified === undefined) return undefined;
+  const date = Date.parse(header(headers, 'date') ?? '');
+  return Number.isFinite(date) && date - Date.parse(modified) >= 1000 ? modified : undefined;
 }
 
 export function parseContentRange(
