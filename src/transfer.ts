@@ -211,6 +211,8 @@ function validSegments(state: ResumeState): state is ResumeState & { segments: [
   for (const seg of segments) {
     if (!Array.isArray(seg) || seg.length !== 3) return false;
     const [start, pos, end] = seg;
+    // Whole byte offsets only: a damaged journal's fractions would reach Range headers and file positions.
+    if (![start, pos, end].every(Number.isSafeInteger)) return false;
     if (start !== at || !(pos >= start && pos <= end) || !(end > start)) return false;
     at = end;
   }

@@ -429,16 +429,11 @@ describe('resuming a split .part (FileTransfer, scripted server)', () => {
 });
 
 describe('a split .part the journal cannot vouch for', () => {
-  it('is never read as one contiguous prefix: a segment position past the end of the .part starts over', async () => {
+  /** Resumes a 3 MiB file whose journal records `segments` over a `.part` of 1.5 MiB holding the first 500,000 bytes. */
+  async function resumeFrom(segments: [number, number, number][]) {
     const size = 3 * MiB;
     const data = pattern(size, (i) => i * 13 + (i >> 12));
     const dest = path.join(await tempDir(), 'clip.mp4');
-    // The journal says the second segment holds bytes up to 2 MiB + 300,000, but the .part ends at 1.5 MiB (its
-    // tail lost): [1 MiB, 1.5 MiB) is a hole of zeros, and [500,000, 1 MiB) was never written either.
-    const segments: [number, number, number][] = [
-      [0, 500_000, MiB],
-      [MiB, 2 * MiB + 300_000, 3 * MiB],
-    ];
     const part = Buffer.alloc(1.5 * MiB);
     data.copy(part, 0, 0, 500_000);
     await fs.writeFile(`${dest}.part`, part);
@@ -478,7 +473,41 @@ describe('a split .part the journal cannot vouch for', () => {
     const result = await transfer.result;
     expect((await fs.readFile(dest)).equals(data)).toBe(true);
     expect(result.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+    return ranges;
+  }
+
+  it('is never read as one contiguous prefix: a segment position past the end of the .part starts over', async () => {
+    // The journal says the second segment holds bytes up to 2 MiB + 300,000, but the .part ends at 1.5 MiB (its
+    // tail lost): [1 MiB, 1.5 MiB) is a hole of zeros, and [500,000, 1 MiB) was never written either.
+    const ranges = await resumeFrom([
+      [0, 500_000, MiB],
+      [MiB, 2 * MiB + 300_000, 3 * MiB],
+    ]);
     expect(ranges).toEqual([undefined]);
+  });
+
+  it('positions that are not whole numbers (a damaged journal) start over', async () => {
+    expect(
+      await resumeFrom([
+        [0, 250_000.5, MiB],
+        [MiB, MiB, 3 * MiB],
+      ]),
+    ).toEqual([undefined]);
+    expect(
+      await resumeFrom([
+        [0, 250_000, MiB + 0.25],
+        [MiB + 0.25, MiB + 0.25, 3 * MiB],
+      ]),
+    ).toEqual([undefined]);
+  });
+
+  it('a journal that vouches for its segments resumes each one where it stopped', async () => {
+    const ranges = await resumeFrom([
+      [0, 500_000, MiB],
+      [MiB, MiB, 3 * MiB],
+    ]);
+    // The segments run side by side: their requests arrive in either order.
+    expect(ranges.sort()).toEqual(['bytes=1048576-', 'bytes=500000-1048575']);
   });
 });
 
