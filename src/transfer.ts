@@ -526,6 +526,9 @@ export class FileTransfer {
     this.#total = undefined;
     this.#validator = undefined;
     this.#resumedFrom = 0;
+    // The fresh start is announced again (progress counts from 0 bytes) and counts its own segments.
+    this.#started = false;
+    this.#segmentCount = 1;
     // Forget the old state before touching the bytes: a crash in between must not resume against a truncated file.
     await this.#o.resumeStore.set(undefined);
     if (this.#handle) await this.#handle.truncate(0);

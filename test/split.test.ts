@@ -318,12 +318,14 @@ describe('split .part of an object that changed (FileTransfer, scripted server)'
       return answer(fresh === 1 ? 2 : 3, request.signal);
     };
     const retries: string[] = [];
+    const starts: { total: number | undefined; offset: number }[] = [];
     const transfer = new FileTransfer({
       dest,
       url: 'http://127.0.0.1:9/clip.mp4',
       transport,
       backoffBaseMs: 1,
       onRetry: (info) => retries.push(info.reason),
+      onStart: (info) => starts.push(info),
       resumeStore: {
         get: () => state,
         set: (next) => {
@@ -331,13 +333,17 @@ describe('split .part of an object that changed (FileTransfer, scripted server)'
         },
       },
     });
-    return { dest, transfer, requests, retries };
+    return { dest, transfer, requests, retries, starts };
   }
 
   it('starts the file over once, on one lane: never two lanes (or two versions) in one file', async () => {
-    const { dest, transfer, requests, retries } = await staleSplit();
+    const { dest, transfer, requests, retries, starts } = await staleSplit();
     await transfer.run();
     const result = await transfer.result;
+    // The fresh start is announced as one (progress restarts from 0 bytes), and the file was fetched whole: the
+    // segments of the abandoned .part do not count.
+    expect(starts.at(-1)).toEqual({ total: size, offset: 0 });
+    expect(result.segments).toBe(1);
     const disk = await fs.readFile(dest);
     // The recorded sha256 is the file's, and the file is one whole version, not a splice of several.
     expect(sha(disk)).toBe(result.sha256);
