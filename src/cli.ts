@@ -5,7 +5,7 @@
 // loopback (CPU-bound there) and none on a far CDN (bench/RESULTS.md).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RunwayBackupError, UsageError } from './errors.js';
+import { RunwayBackupError, UsageError, withoutToken } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export const HELP = `runway-backup: back up a RunwayML account's media through useapi.net, resumably.
@@ -99,11 +99,9 @@ async function main(): Promise<void> {
     process.exitCode = await run(process.argv.slice(2));
   } catch (error) {
     const token = process.env.USEAPI_TOKEN;
-    let line = errorLine(error);
-    if (token && token.length >= 4) line = line.split(token).join('***');
-    process.stderr.write(`runway-backup: ${line}\n`);
+    process.stderr.write(`runway-backup: ${withoutToken(errorLine(error), token)}\n`);
     if (process.env.RUNWAY_BACKUP_DEBUG && error instanceof Error && error.stack) {
-      process.stderr.write(`${token ? error.stack.split(token).join('***') : error.stack}\n`);
+      process.stderr.write(`${withoutToken(error.stack, token)}\n`);
     }
     process.exitCode = exitCodeFor(error);
   }

@@ -123,6 +123,14 @@ export class DiskError extends RunwayBackupError {
   }
 }
 
+/**
+ * `text` with every occurrence of the API token replaced by `***`: for whatever leaves the process (an error line,
+ * a stack, a run record). Tokens shorter than 4 characters are not real ones, and replacing them would garble text.
+ */
+export function withoutToken(text: string, token: string | undefined): string {
+  return token && token.length >= 4 ? text.split(token).join('***') : text;
+}
+
 /** Removes the query string and fragment of a URL so that signatures never reach a message. */
 export function redactUrl(url: string): string {
   try {

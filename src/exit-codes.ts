@@ -34,3 +34,12 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof RunwayBackupError) return BY_CODE[error.code] ?? EXIT.someFailed;
   return EXIT.someFailed;
 }
+
+/**
+ * Whether an error code means the run was refused (the command line, the config or the API said no) rather than
+ * stopped by trouble (disk, network, a damaged manifest): `status` says `refused` for these. From the same table
+ * as the exit codes, so the two cannot disagree.
+ */
+export function isRefusal(code: string): boolean {
+  return code === 'ERR_USAGE' || code === 'ERR_CONFIG' || BY_CODE[code] === EXIT.apiRefused;
+}

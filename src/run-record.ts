@@ -7,7 +7,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BackupSummary } from './backup.js';
-import { ManifestCorruptError, RunwayBackupError } from './errors.js';
+import { ManifestCorruptError, RunwayBackupError, withoutToken } from './errors.js';
+import { isRefusal } from './exit-codes.js';
 import { ensureDir, writeFileAtomic } from './fsutil.js';
 import { alive } from './lock.js';
 
@@ -39,7 +40,6 @@ export interface RunRecord {
   previous?: RunRecord | undefined;
 }
 
-const REFUSED_CODES = /^(ERR_USAGE|ERR_CONFIG|ERR_API_(?!RATE_LIMITED|SERVER|MALFORMED))/;
 const MAX_MESSAGE = 300;
 
 export function runRecordPath(out: string): string {
@@ -91,8 +91,10 @@ export function outcomeOf(
 /** One line, without the token, for an error that stopped a run. */
 export function describeError(error: unknown, token?: string): { code: string; message: string } {
   const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNEXPECTED';
-  let message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-  if (token && token.length >= 4) message = message.split(token).join('***');
+  let message = withoutToken(
+    (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '',
+    token,
+  );
   if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE - 1)}…`;
   return { code, message };
 }
@@ -100,7 +102,7 @@ export function describeError(error: unknown, token?: string): { code: string; m
 export function outcomeOfError(error: unknown): RunOutcome {
   const { code } = describeError(error);
   if (code === 'ERR_ABORTED') return 'interrupted';
-  return REFUSED_CODES.test(code) ? 'refused' : 'error';
+  return isRefusal(code) ? 'refused' : 'error';
 }
 
 /** A run being recorded: `start` wrote the `running` record; `finish` or `fail` writes how it ended. */

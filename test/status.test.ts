@@ -3,8 +3,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup.js';
+import { RunwayBackupError, withoutToken } from '../src/errors.js';
+import { EXIT, exitCodeFor } from '../src/exit-codes.js';
 import { acquireLock, readLockHolder } from '../src/lock.js';
-import { outcomeOf, RUN_RECORD_NAME, type RunRecord } from '../src/run-record.js';
+import {
+  describeError,
+  outcomeOf,
+  outcomeOfError,
+  RUN_RECORD_NAME,
+  type RunRecord,
+} from '../src/run-record.js';
 import { runCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
@@ -200,6 +208,47 @@ describe('the outcome a summary stands for', () => {
     expect(outcomeOf({ ...base, failedAccounts: [refused] })).toBe('failed');
     const cut = { account: undefined, window: 'all' as const, seen: 900, requests: 200 };
     expect(outcomeOf({ ...base, incompleteWindows: [cut] })).toBe('failed');
+  });
+});
+
+describe('the outcome an error stands for', () => {
+  it('follows the exit codes: the command line, the config and the API refusing are "refused"; trouble is "error"', () => {
+    const outcome = (code: string) => outcomeOfError(new RunwayBackupError(code, 'x'));
+    for (const code of ['ERR_USAGE', 'ERR_CONFIG', 'ERR_API_UNAUTHORIZED', 'ERR_API_PAYMENT_REQUIRED']) {
+      expect(outcome(code), code).toBe('refused');
+      expect(exitCodeFor(new RunwayBackupError(code, 'x')), code).toBeOneOf([EXIT.usage, EXIT.apiRefused]);
+    }
+    for (const code of [
+      'ERR_API_BAD_REQUEST',
+      'ERR_API_FORBIDDEN',
+      'ERR_API_ACCOUNT_ERROR',
+      'ERR_API_STATUS',
+    ]) {
+      expect(outcome(code), code).toBe('refused');
+    }
+    const trouble = [
+      'ERR_API_RATE_LIMITED',
+      'ERR_API_SERVER',
+      'ERR_API_MALFORMED',
+      'ERR_NETWORK',
+      'ERR_DISK',
+    ];
+    for (const code of [...trouble, 'ERR_MANIFEST_CORRUPT', 'ERR_SOMETHING_NEW']) {
+      expect(outcome(code), code).toBe('error');
+    }
+    expect(outcome('ERR_ABORTED')).toBe('interrupted');
+    expect(outcomeOfError(new Error('boom'))).toBe('error');
+  });
+
+  it('its message never carries the token', () => {
+    const token = 'tok-0123456789';
+    const error = new RunwayBackupError('ERR_API_UNAUTHORIZED', `Bearer ${token} was refused\nsecond line`);
+    expect(describeError(error, token)).toEqual({
+      code: 'ERR_API_UNAUTHORIZED',
+      message: 'Bearer *** was refused',
+    });
+    expect(withoutToken(`a ${token} b ${token}`, token)).toBe('a *** b ***');
+    expect(withoutToken('abc', 'ab')).toBe('abc');
   });
 });
 
