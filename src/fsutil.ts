@@ -113,7 +113,31 @@ export async function setAside(file: string, tag: string): Promise<string> {
   }
 }
 
-/** mkdir -p. */
+/**
+ * mkdir -p. Not `fs.mkdir(dir, { recursive: true })`: on Node 20 that loops forever where mkdir answers ENOENT
+ * under a parent that exists (`/proc/x`, `/sys/x`), and `backup --out /proc/x` hung instead of saying why.
+ */
 export async function ensureDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
+  try {
+    await fs.mkdir(dir);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return existingFolder(dir, error);
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    await ensureDir(parent);
+  }
+  // The parent exists now: one more try, whose error (ENOENT again on /proc) is the answer.
+  try {
+    await fs.mkdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return existingFolder(dir, error);
+    throw error;
+  }
+}
+
+/** `dir` exists: fine when it is a folder (made meanwhile by another run, say); its EEXIST when it is a file. */
+async function existingFolder(dir: string, error: unknown): Promise<void> {
+  if (!(await fs.stat(dir)).isDirectory()) throw error;
 }

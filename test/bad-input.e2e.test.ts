@@ -1,7 +1,8 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDir } from '../src/fsutil.js';
 import { type CliResult, runCli } from './helpers/cli.js';
 import { type TestServer, withServer } from './helpers/server.js';
 import { tempDir } from './helpers/tmp.js';
@@ -92,6 +93,32 @@ describe('bad flags and config files (built CLI)', () => {
     expectOneLine(await runCli(['list']), 2, /No API token: set USEAPI_TOKEN/);
     expectOneLine(await runCli(['backup'], { USEAPI_TOKEN: '   ' }), 2, /No API token/);
     expectOneLine(await runCli(['list'], { USEAPI_TOKEN: 'a b' }), 2, /whitespace or control characters/);
+  });
+});
+
+describe('output folders that cannot be made', () => {
+  it.runIf(existsSync('/proc/self'))(
+    'a folder under /proc exits 2 with its reason (Node 20’s recursive mkdir looped forever there)',
+    async () => {
+      const result = await runCli(['backup', '--out', '/proc/runway-backup-test/out'], {
+        USEAPI_TOKEN: 'tok',
+      });
+      expectOneLine(result, 2, /Cannot write to the output folder \/proc\/runway-backup-test\/out: ENOENT/);
+    },
+  );
+
+  it('ensureDir makes nested folders, also many at once; an existing folder is fine, a file in the way is not', async () => {
+    const root = await tempDir();
+    const deep = path.join(root, 'a', 'b', 'c');
+    await Promise.all(Array.from({ length: 8 }, () => ensureDir(deep)));
+    expect((await fs.stat(deep)).isDirectory()).toBe(true);
+    await ensureDir(deep);
+    await fs.writeFile(path.join(root, 'file'), 'x');
+    await expect(ensureDir(path.join(root, 'file'))).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(ensureDir(path.join(root, 'file', 'below'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    if (existsSync('/proc/self')) {
+      await expect(ensureDir('/proc/runway-backup-test/x')).rejects.toMatchObject({ code: 'ENOENT' });
+    }
   });
 });
 
