@@ -36,13 +36,27 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** The temp name `writeFileAtomic` writes `name` through: `.<name>.<pid>.<8 hex>.tmp`. */
+function atomicTempName(name: string): string {
+  return `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/**
+ * What `temp` is the temp file of, and the pid that wrote it, when it is one `writeFileAtomic` left behind (a run
+ * stopped mid-write); undefined for any other name.
+ */
+export function atomicTempOf(temp: string): { name: string; pid: number } | undefined {
+  const match = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(temp);
+  return match ? { name: match[1] as string, pid: Number(match[2]) } : undefined;
+}
+
 /**
  * Writes `data` to `file` so that a crash at any instant leaves either the old or the new content: a temp file in
  * the same folder, fsync, rename over, fsync the folder.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = path.join(dir, atomicTempName(path.basename(file)));
   const handle = await fs.open(temp, 'w');
   try {
     await handle.writeFile(data);

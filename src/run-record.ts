@@ -9,11 +9,13 @@ import path from 'node:path';
 import type { BackupSummary } from './backup.js';
 import { ManifestCorruptError, RunwayBackupError, withoutToken } from './errors.js';
 import { isRefusal } from './exit-codes.js';
-import { ensureDir, writeFileAtomic } from './fsutil.js';
+import { atomicTempOf, ensureDir, writeFileAtomic } from './fsutil.js';
 import { alive } from './lock.js';
 
 export const RUN_RECORD_NAME = '.runway-backup-status.json';
 export const RUN_RECORD_VERSION = 1;
+/** The files of the output folder written with writeFileAtomic, whose leftover temp files are ours to remove. */
+const ATOMIC_FILES = new Set([RUN_RECORD_NAME, 'index.html']);
 
 /**
  * `done`: every file is on disk; `failed`: the run finished but some files failed; `interrupted`: Ctrl-C or a
@@ -153,8 +155,9 @@ export async function startRunRecord(out: string, now: Date = new Date()): Promi
 async function removeStaleTemps(out: string): Promise<void> {
   const names = await fs.readdir(out).catch(() => [] as string[]);
   for (const name of names) {
-    const match = /^\.(?:\.runway-backup-status\.json|index\.html)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
-    if (match && !alive(Number(match[1]))) await fs.rm(path.join(out, name), { force: true });
+    const temp = atomicTempOf(name);
+    if (temp && ATOMIC_FILES.has(temp.name) && !alive(temp.pid))
+      await fs.rm(path.join(out, name), { force: true });
   }
 }
 

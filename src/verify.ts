@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AbortError, UsageError } from './errors.js';
-import { fileSize, setAside } from './fsutil.js';
+import { atomicTempOf, fileSize, setAside } from './fsutil.js';
 import { GALLERY_MARKER } from './gallery/page.js';
 import { GALLERY_NAME } from './gallery/write.js';
 import { resolveInside } from './layout.js';
@@ -189,7 +189,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     for (const file of await walk(out)) {
       if (OWN_FILES.has(file) || known.has(file) || file.endsWith('.part.json')) continue;
       if (/^manifest\.journal\.\d+$/.test(file)) continue; // a journal kept until a rewrite succeeds
-      if (/^\.(\.runway-backup-status\.json|index\.html)\.\d+\.[0-9a-f]+\.tmp$/.test(file)) continue; // an interrupted atomic write
+      const temp = atomicTempOf(file)?.name;
+      if (temp === RUN_RECORD_NAME || temp === GALLERY_NAME) continue; // an interrupted atomic write of ours
       if (file === GALLERY_NAME && (await isOurGallery(path.join(out, file)))) continue;
       if (path.basename(file).startsWith('.manifest.json.')) continue; // temp file of an interrupted rewrite
       if (path.basename(file).startsWith(`${LOCK_NAME}.`)) continue; // a takeover's temp or break file

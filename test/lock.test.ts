@@ -5,14 +5,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { acquireLock, LOCK_NAME, readLockHolder } from '../src/lock.js';
+import { deadPid } from './helpers/pid.js';
 import { tempDir } from './helpers/tmp.js';
-
-/** The pid of a process that has exited: a lock naming it is stale. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((resolve) => child.on('exit', resolve));
-  return child.pid!;
-}
 
 /**
  * Starts `n` processes that each try to take `out`'s lock at the same instant. A winner holds it until every one

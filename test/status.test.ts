@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import {
   type RunRecord,
 } from '../src/run-record.js';
 import { runCli } from './helpers/cli.js';
+import { deadPid } from './helpers/pid.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -21,13 +21,6 @@ const env = (s: { url: string; token: string }) => ({ USEAPI_TOKEN: s.token, USE
 
 async function record(out: string): Promise<RunRecord> {
   return JSON.parse(await fs.readFile(path.join(out, RUN_RECORD_NAME), 'utf8')) as RunRecord;
-}
-
-/** The pid of a process that has exited: nobody holds a lock with it. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((resolve) => child.on('exit', resolve));
-  return child.pid ?? 999_999;
 }
 
 describe('runway-backup status (built CLI)', () => {

@@ -5,6 +5,7 @@ import { backup } from '../src/backup.js';
 import { verifyBackup } from '../src/verify.js';
 import { expectBackupMatches, readManifest } from './helpers/backup-check.js';
 import { runCli } from './helpers/cli.js';
+import { deadPid } from './helpers/pid.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -53,6 +54,29 @@ describe('verify', () => {
     expect(after.stderr).toMatch(/0 missing, 0 corrupt, 0 unfinished/);
     const aside = [...full.corrupt, ...quickReport.corrupt].map((c: { movedTo: string }) => c.movedTo);
     await expectBackupMatches(s, out, { extra: ['notes.txt', ...aside] });
+  });
+
+  it('temp files of an interrupted atomic write: verify passes over ours, a backup removes those of dead runs', async () => {
+    const s = await sim({ assets: 2 });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out });
+    const dead = await deadPid();
+    const ours = [`..runway-backup-status.json.${dead}.0badc0de.tmp`, `.index.html.${dead}.12345678.tmp`];
+    const live = `..runway-backup-status.json.${process.pid}.abcdef01.tmp`;
+    const stranger = `.notes.txt.${dead}.0badc0de.tmp`;
+    for (const name of [...ours, live, stranger]) await fs.writeFile(path.join(out, name), 'x');
+    const report = await verifyBackup({ out });
+    expect(report.untracked).toEqual([stranger]);
+    // A CLI run starts its run record by clearing the leftovers of processes that are gone, and only ours.
+    const run = await runCli(['backup', '--out', out, '--quiet'], {
+      USEAPI_TOKEN: s.token,
+      USEAPI_BASE_URL: s.url,
+    });
+    expect(run.code).toBe(0);
+    const names = await fs.readdir(out);
+    for (const name of ours) expect(names).not.toContain(name);
+    expect(names).toContain(live);
+    expect(names).toContain(stranger);
   });
 
   it('a corrupt manifest is a usage error, kept as it was, and leaves no lock behind', async () => {
