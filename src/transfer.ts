@@ -248,6 +248,8 @@ export class FileTransfer {
   #generation = newGeneration();
   #jobs = 0;
   #inflight = new Set<Promise<void>>();
+  /** The lanes fetching a segment of this file right now. */
+  #lanes = new Set<Lane>();
   #unsynced = 0;
   #syncing: Promise<void> | undefined;
   #started = false;
@@ -327,6 +329,9 @@ export class FileTransfer {
       if (!(await this.#checkpoint())) {
         best.end = seg.end;
         this.#segments = this.#segments.filter((s) => s !== seg);
+        // Meanwhile the shortened segment may have reached the midpoint and its lane gone: the range it gave up
+        // is its own again, and someone must fetch it (a lane still on it fetches on by itself).
+        if (best.pos < best.end && ![...this.#lanes].some((lane) => lane.seg === best)) this.#spawn(best);
         return false;
       }
       this.#segmentCount++;
@@ -460,14 +465,25 @@ export class FileTransfer {
   /** Fetches `seg` until it is complete, with retries; after a restart, the lane carries the new first segment. */
   async #runSegment(seg: Segment): Promise<void> {
     const lane: Lane = { seg, generation: this.#generation };
+    this.#lanes.add(lane);
+    try {
+      await this.#fetchSegment(lane);
+    } finally {
+      this.#lanes.delete(lane);
+    }
+  }
+
+  async #fetchSegment(lane: Lane): Promise<void> {
     const { retries = 5, backoffBaseMs = 500 } = this.#o;
     await withRetries(
       async () => {
-        for (let startOvers = 0; ; startOvers++) {
+        for (let startOvers = 0; ; ) {
           // Restarted or failed by another lane: that lane carries the file now.
           if (lane.generation !== this.#generation || lane.generation.signal.aborted) throw new Superseded();
           try {
             await this.#attempt(lane);
+            // A split that could not be put on record gave its range back to this segment: fetch on.
+            if (lane.seg.pos < lane.seg.end) continue;
             return;
           } catch (error) {
             if (!(error instanceof StartOver)) throw error;
@@ -476,7 +492,7 @@ export class FileTransfer {
             // a stale split .part get their whole-object answers at the same moment), even two versions of it.
             if (lane.generation !== this.#generation || lane.generation.signal.aborted)
               throw new Superseded();
-            if (startOvers >= 2) throw error;
+            if (startOvers++ >= 2) throw error;
             try {
               lane.seg = await this.#restart();
             } catch (failure) {

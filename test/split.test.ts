@@ -518,11 +518,18 @@ describe('a split .part the journal cannot vouch for', () => {
 });
 
 describe('splitting while the first lane runs (FileTransfer, scripted server)', () => {
-  it('a segment that reaches its new end while the split is being recorded does not end the file early', async () => {
+  /**
+   * A 16 MiB file on a fast connection (1 MiB chunks); the first byte asks for a split, whose record the journal
+   * takes 100 ms to write (`recordSplit` decides whether it then succeeds): long enough for the first lane to reach
+   * its new end and stop.
+   */
+  async function splitWhileRecording(recordSplit: 'succeeds' | 'fails') {
     const size = 16 * MiB;
     const data = pattern(size, (i) => i * 31 + (i >> 10));
     const dest = path.join(await tempDir(), 'clip.mp4');
+    const ranges: (string | undefined)[] = [];
     const transport = async (request: TransportRequest): Promise<TransportResponse> => {
+      ranges.push(request.headers.range);
       const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
       const end = m?.[2] ? Number(m[2]) + 1 : size;
@@ -534,7 +541,6 @@ describe('splitting while the first lane runs (FileTransfer, scripted server)', 
           'content-length': String(end - start),
           ...(m ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {}),
         },
-        // A fast connection: 1 MiB at a time.
         body: (async function* () {
           for (let at = start; at < end; at += MiB) {
             await new Promise((resolve) => setImmediate(resolve));
@@ -546,15 +552,19 @@ describe('splitting while the first lane runs (FileTransfer, scripted server)', 
     };
     let state: ResumeState | undefined;
     let split: Promise<boolean> | undefined;
+    let splitsRecorded = 0;
     const transfer: FileTransfer = new FileTransfer({
       dest,
       url: 'http://127.0.0.1:9/clip.mp4',
       transport,
+      backoffBaseMs: 1,
       resumeStore: {
         get: () => state,
-        // A busy journal: recording the split takes a while, long enough for the first lane to reach its new end.
         set: async (next) => {
-          if (next?.segments) await new Promise((resolve) => setTimeout(resolve, 100));
+          if (next?.segments && next.segments.length > 1 && splitsRecorded++ === 0) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            if (recordSplit === 'fails') throw Object.assign(new Error('journal full'), { code: 'ENOSPC' });
+          }
           state = next;
         },
       },
@@ -563,10 +573,26 @@ describe('splitting while the first lane runs (FileTransfer, scripted server)', 
       },
     });
     await transfer.run();
-    expect(await split).toBe(true);
+    const splitDone = await split;
     const result = await transfer.result;
-    expect(result.segments).toBe(2);
     expect((await fs.readFile(dest)).equals(data)).toBe(true);
+    expect(result.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+    return { splitDone, result, ranges };
+  }
+
+  it('a segment that reaches its new end while the split is being recorded does not end the file early', async () => {
+    const { splitDone, result } = await splitWhileRecording('succeeds');
+    expect(splitDone).toBe(true);
+    expect(result.segments).toBe(2);
+  });
+
+  it('a split the journal could not record gives its range back, and the file is fetched to its end', async () => {
+    const { splitDone, result, ranges } = await splitWhileRecording('fails');
+    expect(splitDone).toBe(false);
+    expect(result.segments).toBe(1);
+    // The first lane had stopped at the midpoint by then: the rest comes from where it stopped, on a Range.
+    expect(ranges[0]).toBeUndefined();
+    expect(ranges.slice(1)).toEqual([expect.stringMatching(/^bytes=\d+-/)]);
   });
 });
 
