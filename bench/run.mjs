@@ -496,6 +496,14 @@ function scenarioLines(s) {
 async function main() {
   await fs.mkdir(work, { recursive: true });
   const started = new Date();
+  // Read now, not when the tables are written: a commit made while the bench runs is not what dist/ was built from.
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
   const scenarios = [];
   if (chosen.includes('far')) {
     scenarios.push(
@@ -553,13 +561,6 @@ async function main() {
   }
   const listing = chosen.includes('listing') ? await listingScenario() : undefined;
 
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
   const lines = [
     '# Benchmark results',
     '',
