@@ -61,7 +61,9 @@ function isLive(holder: Holder | undefined, out: string): boolean {
  * first and hard-linked to its name, so no reader ever sees the lock file empty or half written.
  */
 async function createExclusive(file: string, content: string): Promise<boolean> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  // The pid in the name: a run killed between this write and the removal below leaves the temp behind, and the
+  // next run that takes the lock removes it (removeDeadTemps).
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await fs.writeFile(temp, content, { flag: 'wx' });
   try {
     await fs.link(temp, file);
@@ -83,6 +85,26 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
     throw error;
   } finally {
     await fs.rm(temp, { force: true });
+  }
+}
+
+/**
+ * Removes the temp files of lock and break-lock writes whose process is gone (killed between writing one and
+ * removing it), so they do not pile up in the backup. Names without a pid, of versions before it was in the name,
+ * go once they are older than a takeover could take.
+ */
+async function removeDeadTemps(folder: string): Promise<void> {
+  const names = await fs.readdir(folder).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = /^\.runway-backup\.lock(?:\.break)?\.(?:(\d+)\.)?[0-9a-f]{12}\.tmp$/.exec(name);
+    if (!match) continue;
+    const file = path.join(folder, name);
+    if (match[1] !== undefined) {
+      if (!alive(Number(match[1]))) await fs.rm(file, { force: true });
+      continue;
+    }
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > BREAK_STALE_MS) await fs.rm(file, { force: true });
   }
 }
 
@@ -125,6 +147,7 @@ export async function acquireLock(out: string): Promise<() => Promise<void>> {
     }
     if (await createExclusive(file, content)) {
       heldHere.set(folder, token);
+      await removeDeadTemps(folder);
       let released = false;
       return async () => {
         if (released) return;

@@ -89,6 +89,21 @@ describe('item 5: the output folder lock', () => {
     await again();
   });
 
+  it('temp files of lock writes left by killed runs are removed when the lock is taken; live ones stay', async () => {
+    const out = await tempDir();
+    const dead = await deadPid();
+    const left = [`${LOCK_NAME}.${dead}.0123456789ab.tmp`, `${LOCK_NAME}.break.${dead}.0123456789ab.tmp`];
+    const oldFormat = `${LOCK_NAME}.a1b2c3d4e5f6.tmp`; // before the pid was in the name
+    const live = `${LOCK_NAME}.${process.pid}.ba9876543210.tmp`;
+    const recent = `${LOCK_NAME}.ffffffffffff.tmp`;
+    for (const name of [...left, oldFormat, live, recent]) await fs.writeFile(path.join(out, name), '1\n');
+    const old = new Date(Date.now() - 60_000);
+    await fs.utimes(path.join(out, oldFormat), old, old);
+    const release = await acquireLock(out);
+    await release();
+    expect((await fs.readdir(out)).sort()).toEqual([live, recent].sort());
+  });
+
   it('a live lock of another process is refused with the holder named', async () => {
     const out = await tempDir();
     await fs.writeFile(path.join(out, LOCK_NAME), `${process.ppid}\n${os.hostname()}\nparent\n`);
