@@ -5,11 +5,11 @@ import { Accounting, type BackupSummary } from './accounting.js';
 import { type AssetsClient, createClient } from './api/client.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './backup-options.js';
 import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError, UsageError } from './errors.js';
-import { ensureDir, isDiskError, toDiskError, writeIfChanged } from './fsutil.js';
+import { ensureDir, isDiskError, removeDeadAtomicTemps, toDiskError, writeIfChanged } from './fsutil.js';
 import { createLanes } from './lanes.js';
 import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
-import { Manifest } from './manifest.js';
+import { MANIFEST_NAME, Manifest } from './manifest.js';
 import { checkOutFolder } from './out-folder.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { createRelister, gone, isGone, type Relister } from './refresh.js';
@@ -91,6 +91,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   try {
     if (!o.dryRun) {
       release = await acquireLock(out);
+      // A run killed while it rewrote the manifest left its temp file: ours to clear, now that the folder is ours.
+      await removeDeadAtomicTemps(out, [MANIFEST_NAME]);
       await options.onLocked?.();
     }
   } catch (error) {

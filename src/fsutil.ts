@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DiskError } from './errors.js';
+import { alive } from './lock.js';
 
 const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE']);
 
@@ -48,6 +49,20 @@ function atomicTempName(name: string): string {
 export function atomicTempOf(temp: string): { name: string; pid: number } | undefined {
   const match = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(temp);
   return match ? { name: match[1] as string, pid: Number(match[2]) } : undefined;
+}
+
+/**
+ * Removes the temp files `writeFileAtomic` left in `folder` for any of `names` when the process that wrote them is
+ * gone (killed mid-write: a second Ctrl-C, kill -9, a power cut). Those of live processes stay: they are writing.
+ */
+export async function removeDeadAtomicTemps(folder: string, names: readonly string[]): Promise<void> {
+  const entries = await fs.readdir(folder).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const temp = atomicTempOf(entry);
+    if (temp && names.includes(temp.name) && !alive(temp.pid)) {
+      await fs.rm(path.join(folder, entry), { force: true });
+    }
+  }
 }
 
 /**

@@ -9,13 +9,10 @@ import path from 'node:path';
 import type { BackupSummary } from './backup.js';
 import { ManifestCorruptError, RunwayBackupError, withoutToken } from './errors.js';
 import { isRefusal } from './exit-codes.js';
-import { atomicTempOf, ensureDir, writeFileAtomic } from './fsutil.js';
-import { alive } from './lock.js';
+import { ensureDir, removeDeadAtomicTemps, writeFileAtomic } from './fsutil.js';
 
 export const RUN_RECORD_NAME = '.runway-backup-status.json';
 export const RUN_RECORD_VERSION = 1;
-/** The files of the output folder written with writeFileAtomic, whose leftover temp files are ours to remove. */
-const ATOMIC_FILES = new Set([RUN_RECORD_NAME, 'index.html']);
 
 /**
  * `done`: every file is on disk; `failed`: the run finished but some files failed; `interrupted`: Ctrl-C or a
@@ -131,7 +128,8 @@ export async function startRunRecord(out: string, now: Date = new Date()): Promi
     previous,
   };
   await ensureDir(out);
-  await removeStaleTemps(out);
+  // A second Ctrl-C exits at once, possibly in the middle of an atomic write of the record or the gallery.
+  await removeDeadAtomicTemps(out, [RUN_RECORD_NAME, 'index.html']);
   await writeRecord(out, record);
   const end = async (ended: Partial<RunRecord>): Promise<void> => {
     await writeRecord(out, {
@@ -146,19 +144,6 @@ export async function startRunRecord(out: string, now: Date = new Date()): Promi
     finish: (summary) => end({ outcome: outcomeOf(summary), summary: { ...summary } }),
     fail: (error, token) => end({ outcome: outcomeOfError(error), error: describeError(error, token) }),
   };
-}
-
-/**
- * A second Ctrl-C exits at once, possibly in the middle of an atomic write of the record or the gallery, which
- * leaves its temp file (`.<name>.<pid>.<random>.tmp`). Those of processes that are gone are removed.
- */
-async function removeStaleTemps(out: string): Promise<void> {
-  const names = await fs.readdir(out).catch(() => [] as string[]);
-  for (const name of names) {
-    const temp = atomicTempOf(name);
-    if (temp && ATOMIC_FILES.has(temp.name) && !alive(temp.pid))
-      await fs.rm(path.join(out, name), { force: true });
-  }
 }
 
 async function writeRecord(out: string, record: RunRecord): Promise<void> {

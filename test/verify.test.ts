@@ -61,13 +61,18 @@ describe('verify', () => {
     const out = await tempDir();
     await backup({ token: s.token, baseUrl: s.url, out });
     const dead = await deadPid();
-    const ours = [`..runway-backup-status.json.${dead}.0badc0de.tmp`, `.index.html.${dead}.12345678.tmp`];
+    const ours = [
+      `..runway-backup-status.json.${dead}.0badc0de.tmp`,
+      `.index.html.${dead}.12345678.tmp`,
+      `.manifest.json.${dead}.9abcdef0.tmp`,
+    ];
     const live = `..runway-backup-status.json.${process.pid}.abcdef01.tmp`;
     const stranger = `.notes.txt.${dead}.0badc0de.tmp`;
     for (const name of [...ours, live, stranger]) await fs.writeFile(path.join(out, name), 'x');
     const report = await verifyBackup({ out });
     expect(report.untracked).toEqual([stranger]);
-    // A CLI run starts its run record by clearing the leftovers of processes that are gone, and only ours.
+    // A run clears the leftovers of processes that are gone (the manifest's once it holds the lock, the CLI's run
+    // record and gallery as it starts its record), and only ours.
     const run = await runCli(['backup', '--out', out, '--quiet'], {
       USEAPI_TOKEN: s.token,
       USEAPI_BASE_URL: s.url,
