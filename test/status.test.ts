@@ -23,6 +23,17 @@ async function record(out: string): Promise<RunRecord> {
   return JSON.parse(await fs.readFile(path.join(out, RUN_RECORD_NAME), 'utf8')) as RunRecord;
 }
 
+/** The record of a run this process has going. */
+function runningHere(): RunRecord {
+  return {
+    version: 1,
+    tool: 'runway-backup',
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    outcome: 'running',
+  };
+}
+
 describe('runway-backup status (built CLI)', () => {
   it('says a done run in one line, exit 0; --json carries the summary', async () => {
     const s = await sim({ assets: 12 });
@@ -80,14 +91,7 @@ describe('runway-backup status (built CLI)', () => {
       outcome: 'done',
       summary: { assetsSeen: 5, filesDownloaded: 2, bytesDownloaded: 2000, filesSkipped: 3, filesFailed: 0 },
     };
-    const now: RunRecord = {
-      version: 1,
-      tool: 'runway-backup',
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      outcome: 'running',
-      previous: before,
-    };
+    const now: RunRecord = { ...runningHere(), previous: before };
     await fs.writeFile(path.join(out, RUN_RECORD_NAME), JSON.stringify(now));
     await fs.writeFile(path.join(out, '.runway-backup.lock'), `${process.pid}\n`);
     const status = await runCli(['status', '--out', out]);
@@ -102,13 +106,7 @@ describe('runway-backup status (built CLI)', () => {
     const out = await tempDir();
     const release = await acquireLock(out);
     try {
-      const running: RunRecord = {
-        version: 1,
-        tool: 'runway-backup',
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
-        outcome: 'running',
-      };
+      const running = runningHere();
       await fs.writeFile(path.join(out, RUN_RECORD_NAME), JSON.stringify(running));
       const second = await runCli(['backup', '--out', out, '--quiet'], env(s));
       expect(second.code).toBe(2);
