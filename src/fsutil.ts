@@ -69,12 +69,16 @@ export async function removeDeadAtomicTemps(folder: string, names: readonly stri
  * Writes `data` to `file` so that a crash at any instant leaves either the old or the new content: a temp file in
  * the same folder, fsync, rename over, fsync the folder.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array | Iterable<string>,
+): Promise<void> {
   const dir = path.dirname(file);
   const temp = path.join(dir, atomicTempName(path.basename(file)));
   const handle = await fs.open(temp, 'w');
   try {
-    await handle.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else await writePieces(handle, data);
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => {});
@@ -89,6 +93,29 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw error;
   }
   await syncDir(dir);
+}
+
+/** Bytes gathered from the pieces before one write. */
+const PIECES_PER_WRITE = 256 * 1024;
+
+/**
+ * Writes the pieces in order, a few hundred KiB at a time: a large document (the manifest of thousands of assets)
+ * never exists as one string, its UTF-8 copy and the copies in between. (`FileHandle.writeFile` on an open handle
+ * writes at the current position, and all of it.)
+ */
+async function writePieces(handle: fs.FileHandle, pieces: Iterable<string>): Promise<void> {
+  let batch: string[] = [];
+  let size = 0;
+  for (const piece of pieces) {
+    batch.push(piece);
+    size += piece.length;
+    if (size >= PIECES_PER_WRITE) {
+      await handle.writeFile(batch.join(''));
+      batch = [];
+      size = 0;
+    }
+  }
+  if (size > 0) await handle.writeFile(batch.join(''));
 }
 
 /** writeFileAtomic, skipped when the file already holds exactly `data` (a nightly re-run rewrites nothing). */

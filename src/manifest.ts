@@ -355,7 +355,7 @@ export class Manifest {
         this.data.updatedAt = new Date().toISOString();
         // Snapshot and rotate together, with nothing in between: every line of the rotated journals is in the
         // snapshot, and every later change goes to a fresh journal.
-        const snapshot = `${JSON.stringify(this.data, null, 2)}\n`;
+        const snapshot = snapshotOf(this.data);
         // Renamed before its handle is closed, in the same tick as the snapshot: a change recorded while the close
         // is under way opens a fresh journal. Closed first, that change would reopen and append to the file about
         // to be rotated (and deleted below) although the snapshot lacks it, and later lines would follow it there.
@@ -379,12 +379,12 @@ export class Manifest {
           throw renameError;
         }
         try {
-          await writeFileAtomic(this.file, snapshot);
+          await writeFileAtomic(this.file, snapshot.pieces);
         } catch (error) {
           this.#dirty += pending;
           throw error;
         }
-        this.#manifestBytes = snapshot.length;
+        this.#manifestBytes = snapshot.length();
         // Only now are the rotated journals in manifest.json; older failed rewrites' journals go too.
         for (const { name } of rotatedJournals(path.dirname(this.file))) {
           await fs.rm(path.join(path.dirname(this.file), name), { force: true });
@@ -493,4 +493,41 @@ function apply(data: ManifestData, op: JournalOp): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * `JSON.stringify(data, null, 2)` and a newline, character for character, as pieces of one asset each. Written one
+ * piece at a time, the manifest of thousands of assets never stands in memory whole (as one string, its copies and
+ * its UTF-8 bytes): that was the peak of a small-file backup's memory, at its end. `length()` is the text's length
+ * once the pieces have been read.
+ */
+export function snapshotOf(data: ManifestData): { pieces: Iterable<string>; length: () => number } {
+  let length = 0;
+  function* pieces(): Generator<string> {
+    const fields = Object.entries(data).filter(([, value]) => value !== undefined);
+    let text = '{\n';
+    for (const [i, [key, value]] of fields.entries()) {
+      text += `  ${JSON.stringify(key)}: `;
+      const entries =
+        key === 'assets'
+          ? Object.entries(value as ManifestData['assets']).filter(([, entry]) => entry !== undefined)
+          : undefined;
+      if (entries === undefined) text += JSON.stringify(value, null, 2).replaceAll('\n', '\n  ');
+      else if (entries.length === 0) text += '{}';
+      else {
+        text += '{\n';
+        for (const [j, [id, entry]] of entries.entries()) {
+          text += `    ${JSON.stringify(id)}: ${JSON.stringify(entry, null, 2).replaceAll('\n', '\n    ')}`;
+          text += j < entries.length - 1 ? ',\n' : '\n  }';
+          length += text.length;
+          yield text;
+          text = '';
+        }
+      }
+      text += i < fields.length - 1 ? ',\n' : '\n}\n';
+    }
+    length += text.length;
+    yield text;
+  }
+  return { pieces: { [Symbol.iterator]: pieces }, length: () => length };
 }

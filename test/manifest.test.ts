@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JOURNAL_NAME, Manifest, type ManifestFile } from '../src/manifest.js';
+import { backup } from '../src/backup.js';
+import { JOURNAL_NAME, Manifest, type ManifestData, type ManifestFile, snapshotOf } from '../src/manifest.js';
+import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
 const file = (index: number, role: ManifestFile['role'] = 'preview'): ManifestFile => ({
@@ -133,5 +135,47 @@ describe('Manifest', () => {
     expect(
       Object.keys(JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8')).assets),
     ).toHaveLength(200);
+  });
+});
+
+describe('the manifest snapshot, written piece by piece', () => {
+  const text = (data: ManifestData) => {
+    const snapshot = snapshotOf(data);
+    const joined = [...snapshot.pieces].join('');
+    expect(snapshot.length()).toBe(joined.length);
+    return joined;
+  };
+
+  it('is JSON.stringify(data, null, 2) plus a newline, character for character', async () => {
+    const s = await sim({ assets: 30, hostileNames: true });
+    const out = await tempDir();
+    await backup({ token: s.token, baseUrl: s.url, out, metadata: true, concurrency: 4 });
+    const written = await fs.readFile(path.join(out, 'manifest.json'), 'utf8');
+    const data = JSON.parse(written) as ManifestData;
+    expect(Object.keys(data.assets).length).toBe(30);
+    // What the run wrote, through the pieces, is what JSON.stringify would have written.
+    expect(written).toBe(`${JSON.stringify(data, null, 2)}\n`);
+    expect(text(data)).toBe(`${JSON.stringify(data, null, 2)}\n`);
+    // Partials, missing files and optional fields, as a run leaves them mid-way.
+    const [first, second] = Object.values(data.assets);
+    first!.partials = { 'main-0': { validator: '"v1"', total: 10, segments: [[0, 4, 10]] } } as never;
+    second!.files[0]!.status = 'missing';
+    (second as unknown as Record<string, unknown>).sidecar = undefined;
+    expect(text(data)).toBe(`${JSON.stringify(data, null, 2)}\n`);
+    const empty: ManifestData = { ...data, assets: {} };
+    expect(text(empty)).toBe(`${JSON.stringify(empty, null, 2)}\n`);
+  });
+
+  it('the manifest a run rewrites is read back whole', async () => {
+    const dir = await tempDir();
+    const m = await Manifest.load(dir);
+    for (let i = 0; i < 50; i++) {
+      await m.upsertAsset({ assetId: `a${i}`, name: `clip "${i}" ü`, mediaType: 'video' } as never);
+    }
+    await m.flush();
+    await m.close();
+    const back = await Manifest.load(dir);
+    expect(Object.keys(back.data.assets)).toHaveLength(50);
+    await back.close();
   });
 });

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { writeIfChanged } from '../fsutil.js';
+import { writeFileAtomic } from '../fsutil.js';
 import { MANIFEST_NAME } from '../manifest.js';
 import { buildGalleryCatalog } from './catalog.js';
 import { GALLERY_MARKER, renderGalleryPage } from './page.js';
@@ -47,12 +47,16 @@ export async function writeGallery(options: GalleryOptions): Promise<GalleryResu
   }
   const catalog = await buildGalleryCatalog(out, options.signal);
   const files = catalog.assets.flatMap((a) => a.files);
-  // The page holds the time it was made, so an unchanged backup still rewrites it: compare without that line.
+  // The page holds the time it was made, so an unchanged backup would still rewrite it: compare with the old time
+  // put in. (Not by rendering the page a second time: with the old page and the new one, a third copy of a page of
+  // thousands of assets was the peak of a whole backup's memory.)
   const page = renderGalleryPage(catalog);
+  const previous = existing === undefined ? undefined : extractGeneratedAt(existing);
   const same =
     existing !== undefined &&
-    existing === renderGalleryPage({ ...catalog, generatedAt: extractGeneratedAt(existing) ?? '' });
-  if (!same) await writeIfChanged(file, page);
+    previous !== undefined &&
+    existing.replace(generatedAtField(previous), generatedAtField(catalog.generatedAt)) === page;
+  if (!same) await writeFileAtomic(file, page);
   return {
     file,
     assets: catalog.assets.length,
@@ -61,6 +65,11 @@ export async function writeGallery(options: GalleryOptions): Promise<GalleryResu
     missing: files.filter((f) => f.state === 'missing').length,
     damaged: files.filter((f) => f.state === 'damaged').length,
   };
+}
+
+/** The field as it stands in the page's JSON: the catalogue's first key, before any name could imitate it. */
+function generatedAtField(at: string): string {
+  return `"generatedAt":${JSON.stringify(at)}`;
 }
 
 function extractGeneratedAt(page: string): string | undefined {
