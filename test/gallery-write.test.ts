@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup.js';
+import { jsonForScript } from '../src/gallery/page.js';
 import { GALLERY_NAME, writeGallery } from '../src/gallery/write.js';
 import { readManifest } from './helpers/backup-check.js';
 import { sim } from './helpers/sim.js';
@@ -28,5 +29,14 @@ describe('writeGallery', () => {
     expect(after).toMatchObject({ assets: 6, missing: 1 });
     expect((await fs.stat(page)).ino).not.toBe(written.ino);
     expect(await fs.readFile(page, 'utf8')).toContain('"state":"missing"');
+  });
+});
+
+describe('jsonForScript', () => {
+  it('escapes what could end or confuse a <script> block, and reads back as the same value', () => {
+    const value = { name: '</script><!-- & ]]> \u2028\u2029 ü 日本', n: 1, list: ['<', '>', '&'] };
+    const text = jsonForScript(value);
+    expect(text).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(text)).toEqual(value);
   });
 });

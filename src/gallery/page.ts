@@ -26,13 +26,17 @@ export const GALLERY_CSP = [
  * escapes, which JSON.parse reads back as the same characters. U+2028/U+2029 too, for older parsers.
  */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
+  // One pass: the catalogue of thousands of assets is about a megabyte, and each pass was another copy of it.
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => SCRIPT_ESCAPES[c] ?? c);
 }
+
+const SCRIPT_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
 
 /** The whole page: one file that needs nothing but the media beside it. */
 export function renderGalleryPage(catalog: GalleryCatalog): string {

@@ -55,7 +55,7 @@ export async function writeGallery(options: GalleryOptions): Promise<GalleryResu
   const same =
     existing !== undefined &&
     previous !== undefined &&
-    existing.replace(generatedAtField(previous), generatedAtField(catalog.generatedAt)) === page;
+    sameBut(existing, generatedAtField(previous), page, generatedAtField(catalog.generatedAt));
   if (!same) await writeFileAtomic(file, page);
   return {
     file,
@@ -65,6 +65,13 @@ export async function writeGallery(options: GalleryOptions): Promise<GalleryResu
     missing: files.filter((f) => f.state === 'missing').length,
     damaged: files.filter((f) => f.state === 'damaged').length,
   };
+}
+
+/** Whether `a` with its first `fieldA` replaced by `fieldB` is `b`, compared in place (slices, not a copy). */
+function sameBut(a: string, fieldA: string, b: string, fieldB: string): boolean {
+  const i = a.indexOf(fieldA);
+  if (i === -1 || b.indexOf(fieldB) !== i) return false;
+  return a.slice(0, i) === b.slice(0, i) && a.slice(i + fieldA.length) === b.slice(i + fieldB.length);
 }
 
 /** The field as it stands in the page's JSON: the catalogue's first key, before any name could imitate it. */
