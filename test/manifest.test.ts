@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup.js';
@@ -164,6 +164,55 @@ describe('the manifest snapshot, written piece by piece', () => {
     expect(text(data)).toBe(`${JSON.stringify(data, null, 2)}\n`);
     const empty: ManifestData = { ...data, assets: {} };
     expect(text(empty)).toBe(`${JSON.stringify(empty, null, 2)}\n`);
+  });
+
+  it('changes recorded while manifest.json is being written are kept, on whichever side of the snapshot they land', async () => {
+    const dir = await tempDir();
+    // No rewrite of its own accord: the one under test is the only one.
+    const m = await Manifest.load(dir, { compactAfterBytes: 1e12 });
+    const long = 'x'.repeat(400);
+    for (let i = 0; i < 2000; i++) {
+      void m.upsertAsset({ assetId: `a${i}`, name: `clip ${i} ${long}`, mediaType: 'video' } as never);
+    }
+    // About 1 MB of manifest: several writes, each an await during which the loop below records changes.
+    let flushing = true;
+    const flush = m.flush().finally(() => {
+      flushing = false;
+    });
+    const recorded: Promise<void>[] = [];
+    const renamed = new Map<string, string>();
+    // Changes start once the journal is rotated, that is once the snapshot is being made (recording before that
+    // would keep the journal busy, and the rewrite waits for a quiet journal).
+    while (flushing && !existsSync(path.join(dir, `${JOURNAL_NAME}.1`))) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let n = 0; flushing; n++) {
+      // The last assets, whose pieces are made last: a change recorded during any earlier write reaches both sides.
+      const id = `a${1999 - (n % 400)}`;
+      renamed.set(id, `renamed ${n}`);
+      recorded.push(m.upsertAsset({ assetId: id, name: `renamed ${n}`, mediaType: 'video' } as never));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flush;
+    await Promise.all(recorded);
+    const expected = structuredClone(m.data);
+    await m.close();
+    // The interleaving happened: some renames are both in the snapshot and in the journal begun at its rotation.
+    const snapshot = JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as ManifestData;
+    const journal = (await fs.readFile(path.join(dir, JOURNAL_NAME), 'utf8')).trim().split('\n');
+    const journalled = new Set(
+      journal
+        .map((line) => JSON.parse(line) as { entry?: { assetId: string; name: string } })
+        .map((op) => op.entry?.name),
+    );
+    const both = [...renamed].filter(
+      ([id, name]) => snapshot.assets[id]?.name === name && journalled.has(name),
+    );
+    expect(both.length).toBeGreaterThan(0);
+    // Read back (the snapshot, then the journal replayed on it): exactly what the process held.
+    const back = await Manifest.load(dir);
+    expect(back.data.assets).toEqual(expected.assets);
+    await back.close();
   });
 
   it('the manifest a run rewrites is read back whole', async () => {
