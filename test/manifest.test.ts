@@ -1,6 +1,6 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backup } from '../src/backup.js';
 import { JOURNAL_NAME, Manifest, type ManifestData, type ManifestFile, snapshotOf } from '../src/manifest.js';
 import { sim } from './helpers/sim.js';
@@ -174,41 +174,62 @@ describe('the manifest snapshot, written piece by piece', () => {
     for (let i = 0; i < 2000; i++) {
       void m.upsertAsset({ assetId: `a${i}`, name: `clip ${i} ${long}`, mediaType: 'video' } as never);
     }
-    // About 1 MB of manifest: several writes, each an await during which the loop below records changes.
-    let flushing = true;
-    const flush = m.flush().finally(() => {
-      flushing = false;
-    });
+    // About 1 MB of manifest, written a few hundred KiB at a time. Before each of those writes, two changes to assets
+    // whose pieces are made later: a rename (the asset op replaces the entry object, so the snapshot, which holds
+    // the old one, may miss it and the journal carries it) and a finished file (it changes the entry in place, so
+    // it is in the snapshot and in the journal both).
+    const probe = await fs.open(path.join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { writeFile: (data: unknown) => Promise<void> };
+    await probe.close();
+    const original = proto.writeFile;
     const recorded: Promise<void>[] = [];
     const renamed = new Map<string, string>();
-    // Changes start once the journal is rotated, that is once the snapshot is being made (recording before that
-    // would keep the journal busy, and the rewrite waits for a quiet journal).
-    while (flushing && !existsSync(path.join(dir, `${JOURNAL_NAME}.1`))) {
-      await new Promise((resolve) => setImmediate(resolve));
+    const finished: string[] = [];
+    const spy = vi.spyOn(proto, 'writeFile').mockImplementation(function (this: unknown, data: unknown) {
+      // The manifest's pieces are indented JSON; journal lines are one line each.
+      if (typeof data === 'string' && data.includes('\n      "assetId"')) {
+        const n = finished.length;
+        renamed.set(`a${1999 - 2 * n}`, `renamed ${n}`);
+        recorded.push(
+          m.upsertAsset({ assetId: `a${1999 - 2 * n}`, name: `renamed ${n}`, mediaType: 'video' } as never),
+        );
+        finished.push(`a${1998 - 2 * n}`);
+        recorded.push(m.recordFile(`a${1998 - 2 * n}`, { ...file(0, 'main'), path: `video/late-${n}.mp4` }));
+      }
+      return original.call(this, data);
+    });
+    try {
+      await m.flush();
+    } finally {
+      spy.mockRestore();
     }
-    for (let n = 0; flushing; n++) {
-      // The last assets, whose pieces are made last: a change recorded during any earlier write reaches both sides.
-      const id = `a${1999 - (n % 400)}`;
-      renamed.set(id, `renamed ${n}`);
-      recorded.push(m.upsertAsset({ assetId: id, name: `renamed ${n}`, mediaType: 'video' } as never));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await flush;
     await Promise.all(recorded);
+    expect(finished.length).toBeGreaterThan(1);
     const expected = structuredClone(m.data);
     await m.close();
-    // The interleaving happened: some renames are both in the snapshot and in the journal begun at its rotation.
     const snapshot = JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as ManifestData;
     const journal = (await fs.readFile(path.join(dir, JOURNAL_NAME), 'utf8')).trim().split('\n');
-    const journalled = new Set(
-      journal
-        .map((line) => JSON.parse(line) as { entry?: { assetId: string; name: string } })
-        .map((op) => op.entry?.name),
+    const ops = journal.map(
+      (line) => JSON.parse(line) as { op: string; assetId?: string; entry?: { name: string } },
     );
-    const both = [...renamed].filter(
-      ([id, name]) => snapshot.assets[id]?.name === name && journalled.has(name),
-    );
-    expect(both.length).toBeGreaterThan(0);
+    for (const [, name] of renamed)
+      expect(
+        ops.some((op) => op.entry?.name === name),
+        name,
+      ).toBe(true);
+    for (const [k, id] of finished.entries()) {
+      expect(
+        ops.some((op) => op.op === 'file' && op.assetId === id),
+        id,
+      ).toBe(true);
+      // Recorded before the last write, the file is in a piece made after it; at the last write every piece is made.
+      if (k < finished.length - 1) {
+        expect(
+          snapshot.assets[id]?.files.map((f) => f.path),
+          id,
+        ).toEqual([`video/late-${k}.mp4`]);
+      }
+    }
     // Read back (the snapshot, then the journal replayed on it): exactly what the process held.
     const back = await Manifest.load(dir);
     expect(back.data.assets).toEqual(expected.assets);
