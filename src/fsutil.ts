@@ -59,8 +59,9 @@ export async function removeDeadAtomicTemps(folder: string, names: readonly stri
   const entries = await fs.readdir(folder).catch(() => [] as string[]);
   for (const entry of entries) {
     const temp = atomicTempOf(entry);
+    // Best effort: a leftover that cannot be removed is untidy, not a reason to stop a backup.
     if (temp && names.includes(temp.name) && !alive(temp.pid)) {
-      await fs.rm(path.join(folder, entry), { force: true });
+      await fs.rm(path.join(folder, entry), { force: true }).catch(() => {});
     }
   }
 }

@@ -91,7 +91,8 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
 /**
  * Removes the temp files of lock and break-lock writes whose process is gone (killed between writing one and
  * removing it), so they do not pile up in the backup. Names without a pid, of versions before it was in the name,
- * go once they are older than a takeover could take.
+ * go once they are older than a takeover could take. Best effort: a leftover that cannot be removed must not cost
+ * the lock just taken.
  */
 async function removeDeadTemps(folder: string): Promise<void> {
   const names = await fs.readdir(folder).catch(() => [] as string[]);
@@ -100,11 +101,12 @@ async function removeDeadTemps(folder: string): Promise<void> {
     if (!match) continue;
     const file = path.join(folder, name);
     if (match[1] !== undefined) {
-      if (!alive(Number(match[1]))) await fs.rm(file, { force: true });
+      if (!alive(Number(match[1]))) await fs.rm(file, { force: true }).catch(() => {});
       continue;
     }
     const stat = await fs.stat(file).catch(() => undefined);
-    if (stat && Date.now() - stat.mtimeMs > BREAK_STALE_MS) await fs.rm(file, { force: true });
+    if (stat && Date.now() - stat.mtimeMs > BREAK_STALE_MS)
+      await fs.rm(file, { force: true }).catch(() => {});
   }
 }
 
