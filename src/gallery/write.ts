@@ -48,8 +48,8 @@ export async function writeGallery(options: GalleryOptions): Promise<GalleryResu
   const catalog = await buildGalleryCatalog(out, options.signal);
   const files = catalog.assets.flatMap((a) => a.files);
   // The page holds the time it was made, so an unchanged backup would still rewrite it: compare with the old time
-  // put in. (Not by rendering the page a second time: with the old page and the new one, a third copy of a page of
-  // thousands of assets was the peak of a whole backup's memory.)
+  // put in. (Not by rendering the page a second time: beside the old page and the new one, a third copy of a page
+  // of thousands of assets added to the memory peak at the end of a backup.)
   const page = renderGalleryPage(catalog);
   const previous = existing === undefined ? undefined : extractGeneratedAt(existing);
   const same =
