@@ -162,6 +162,8 @@ export const gotTransport: Transport = async ({ url, headers, timeoutMs, signal 
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+const MAX_REDIRECTS = 10;
+
 /** A URL, or a DownloadError that is not retried: asking again cannot mend a malformed address or redirect. */
 function parseUrl(text: string, base: URL | undefined): URL {
   try {
@@ -171,7 +173,6 @@ function parseUrl(text: string, base: URL | undefined): URL {
     throw new DownloadError('ERR_DOWNLOAD_NETWORK', `malformed ${what}`, { retryable: false });
   }
 }
-const MAX_REDIRECTS = 10;
 
 /** Why a request failed, with the code of a timeout that node:http itself does not name. */
 class TimeoutError extends Error {

@@ -60,6 +60,8 @@ export interface VerifyReport {
   quick: boolean;
 }
 
+/** Our files in the output folder written through writeFileAtomic: a temp of theirs is not a stranger. */
+const ATOMIC_OWN_FILES = [MANIFEST_NAME, RUN_RECORD_NAME, GALLERY_NAME];
 const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, LOCK_NAME, RUN_RECORD_NAME]);
 
 /** An `index.html` the gallery wrote (a page of the user's own is reported like any other stranger). */
@@ -189,10 +191,9 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     for (const file of await walk(out)) {
       if (OWN_FILES.has(file) || known.has(file) || file.endsWith('.part.json')) continue;
       if (/^manifest\.journal\.\d+$/.test(file)) continue; // a journal kept until a rewrite succeeds
-      const temp = atomicTempOf(file)?.name;
-      if (temp === RUN_RECORD_NAME || temp === GALLERY_NAME) continue; // an interrupted atomic write of ours
+      // An interrupted atomic write of one of ours (the manifest's rewrite, the run record, the gallery).
+      if (ATOMIC_OWN_FILES.includes(atomicTempOf(file)?.name ?? '')) continue;
       if (file === GALLERY_NAME && (await isOurGallery(path.join(out, file)))) continue;
-      if (path.basename(file).startsWith('.manifest.json.')) continue; // temp file of an interrupted rewrite
       if (path.basename(file).startsWith(`${LOCK_NAME}.`)) continue; // a takeover's temp or break file
       const original = setAsideOf(file);
       if (file.endsWith('.part')) report.partials.push(file);
