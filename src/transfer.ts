@@ -15,6 +15,7 @@ import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
+import { chunkReleaser } from './chunk-release.js';
 import { AbortError, DownloadError, redactUrl } from './errors.js';
 import { ensureDir, fileSize, isDiskError, toDiskError } from './fsutil.js';
 import { hashRange, nodePartIO, type PartHandle, type PartIO } from './part-file.js';
@@ -730,7 +731,7 @@ export class FileTransfer {
       const room = seg.end - seg.pos;
       if (room <= 0) break;
       if (data.length > room) data = data.subarray(0, room);
-      await this.#write(data, seg, generation);
+      await this.#write(data, seg, generation, response.disposableChunks === true);
       if (seg.pos >= seg.end) break;
     }
     // A body that ended inside the overlap disproved nothing: retried like any short body, not started over.
@@ -757,7 +758,7 @@ export class FileTransfer {
     }
   }
 
-  async #write(data: Buffer, seg: Segment, generation: AbortController): Promise<void> {
+  async #write(data: Buffer, seg: Segment, generation: AbortController, release: boolean): Promise<void> {
     const handle = this.#handle;
     if (!handle) throw new Superseded();
     const position = seg.pos;
@@ -773,6 +774,8 @@ export class FileTransfer {
       this.#hash.update(data);
       this.#hashedUpTo += data.length;
     }
+    // Written and hashed (or to be hashed from the disk): nothing reads these bytes again.
+    if (release) chunkReleaser.release(data);
     seg.pos += data.length;
     this.#o.onBytes?.(data.length);
     this.#unsynced += data.length;

@@ -24,6 +24,12 @@ export interface TransportResponse {
   body: AsyncIterable<Buffer>;
   /** Stops reading and closes the connection; the body must not be read afterwards. */
   destroy(): void;
+  /**
+   * The body's chunks are fresh buffers that nothing else holds, so the reader may free a chunk's memory once it
+   * is done with it (`nodeTransport`: Node allocates each socket read anew). Leave it unset for chunks that may be
+   * shared or reused (a fake body, a cache).
+   */
+  disposableChunks?: boolean;
 }
 
 /** Sends one GET; resolves with the status and headers before any body byte is read. */
@@ -233,5 +239,5 @@ export const nodeTransport: Transport = async (request) => {
       });
     url = parseUrl(location, url);
   }
-  return responseOf(response, response);
+  return { ...responseOf(response, response), disposableChunks: true };
 };
