@@ -4,13 +4,16 @@
 // durability and integrity work per file: sha256 of every byte, fsync, then rename from a `.part`.
 // runway-backup's distance to it is its own overhead; its distance to curl is Node's plus the fsyncs.
 //
-//   node bench/node-floor.mjs LIST.json LANES
+//   node bench/node-floor.mjs LIST.json LANES [nosync]
 // LIST.json: [{ "url": "...", "out": "/abs/path" }, ...]
+// nosync: skip the fsync (not used by `npm run bench`): what Node's http client and fs cost with no durability at all,
+// the yardstick for how close to curl (which does not fsync) any Node downloader can come.
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import http from 'node:http';
 
-const [listFile, lanesArg] = process.argv.slice(2);
+const [listFile, lanesArg, syncArg] = process.argv.slice(2);
+const fsync = syncArg !== 'nosync';
 const jobs = JSON.parse(readFileSync(listFile, 'utf8'));
 const lanes = Number(lanesArg ?? 8);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -35,7 +38,7 @@ function fetchTo(job) {
             position += chunk.length;
           }
           hash.digest('hex');
-          await handle.sync();
+          if (fsync) await handle.sync();
           await handle.close();
           await fs.rename(part, job.out);
         })().then(resolve, reject);
