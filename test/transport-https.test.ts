@@ -9,10 +9,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tls = path.join(root, 'test', 'fixtures', 'tls');
 const body = randomBytes(200_000);
+// Large enough for many TLS reads: the transfer frees written chunks 32 behind (src/chunk-release.ts).
+const big = randomBytes(6 * 1024 * 1024);
 const seen: string[] = [];
 let server: https.Server;
 let base = '';
@@ -23,6 +26,8 @@ beforeAll(async () => {
     (req, res) => {
       seen.push(req.url ?? '');
       if (req.url === '/moved') res.writeHead(302, { location: '/file.mp4' }).end();
+      else if (req.url === '/big.mp4')
+        res.writeHead(200, { 'content-length': big.length, etag: '"b1"' }).end(big);
       else res.writeHead(200, { 'content-length': body.length, etag: '"t1"' }).end(body);
     },
   );
@@ -71,7 +76,51 @@ function fetchInChild(url: string, env: Record<string, string>): Promise<Outcome
   });
 }
 
+/** A whole FileTransfer from dist/ over TLS, in a child process: the file's sha256 on disk, the transfer's, and how
+ * many chunks it freed. */
+function transferInChild(
+  url: string,
+  dir: string,
+): Promise<{ onDisk: string; reported: string; released: number }> {
+  const script = `
+    import { createHash } from 'node:crypto';
+    import { readFileSync } from 'node:fs';
+    import { FileTransfer } from ${JSON.stringify(path.join(root, 'dist', 'transfer.js'))};
+    import { chunkReleaser } from ${JSON.stringify(path.join(root, 'dist', 'chunk-release.js'))};
+    let state;
+    const dest = ${JSON.stringify(path.join(dir, 'big.mp4'))};
+    const t = new FileTransfer({ dest, url: ${JSON.stringify(url)},
+      resumeStore: { get: () => state, set: (s) => { state = s; } } });
+    await t.run();
+    const result = await t.result;
+    const onDisk = createHash('sha256').update(readFileSync(dest)).digest('hex');
+    console.log(JSON.stringify({ onDisk, reported: result.sha256, released: chunkReleaser.released }));`;
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      {
+        env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: path.join(tls, 'cert.pem') },
+        timeout: 20_000,
+      },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}'));
+      },
+    );
+  });
+}
+
 describe('nodeTransport over HTTPS', () => {
+  it('a whole transfer over TLS frees its written chunks and still lands every byte', async () => {
+    const dir = await tempDir();
+    const outcome = await transferInChild(`${base}/big.mp4`, dir);
+    const expected = createHash('sha256').update(big).digest('hex');
+    expect(outcome.onDisk).toBe(expected);
+    expect(outcome.reported).toBe(expected);
+    expect(outcome.released).toBeGreaterThan(0);
+  });
+
   it('fetches through TLS and follows a redirect, byte for byte', async () => {
     seen.length = 0;
     const outcome = await fetchInChild(`${base}/moved`, { NODE_EXTRA_CA_CERTS: path.join(tls, 'cert.pem') });
