@@ -2,7 +2,7 @@
  * Gives the memory of a body chunk back once its bytes are written and hashed, instead of whenever the garbage
  * collector next runs. Node reads a socket into a fresh buffer of up to 64 KiB per read; at the speed of a near
  * server the written ones piled up to 10-25 MiB between two collections, most of the peak memory of a run of large
- * files (8 x 256 MiB on loopback: 97-100 MiB peak RSS before, 82-85 MiB with this).
+ * files (8 x 256 MiB on loopback: 96-100 MiB peak RSS before, 84-87 MiB with this).
  *
  * Only whole buffers are released (a view that starts at byte 0 and covers its ArrayBuffer), and only from a transport
  * that promises its chunks are fresh and held by nobody else (`TransportResponse.disposableChunks`): freeing a
@@ -41,9 +41,9 @@ function detach(buffer: ArrayBuffer): boolean {
 
 /**
  * Holds the last `delay` released buffers and frees the oldest as each new one comes. Freeing each one at once made
- * the large-file run 1.13-1.23x slower in paired runs (`farm-bench`, 5-7 pairs; the main thread waited more, the
- * CPU time was lower: the allocator hands the block just freed to the next socket read); 32 behind (2 MiB) measured
- * the same time as not freeing at all.
+ * the large-file run 1.13-1.23x slower in paired runs (`farm-bench`, 5-7 pairs: the main thread waited more while
+ * using less CPU; not pinned down, perhaps the allocator handing the block just freed straight to the next socket
+ * read); 32 behind (2 MiB) measured the same time as not freeing at all (0.99x, 7 pairs).
  */
 export class ChunkReleaser {
   readonly #held: (ArrayBuffer | undefined)[];
