@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { type AssetsClient, createClient } from './api/client.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './backup-options.js';
+import { chunkReleaser } from './chunk-release.js';
 import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError, UsageError } from './errors.js';
 import { ensureDir, isDiskError, removeDeadAtomicTemps, toDiskError, writeIfChanged } from './fsutil.js';
 import { createLanes } from './lanes.js';
@@ -159,6 +160,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     while (assets.size > 0) await Promise.allSettled([...assets]);
     await scheduler.idle();
     scheduler.close();
+    chunkReleaser.drain();
     options.signal?.removeEventListener('abort', onAbort);
     acct.summary.apiRequests = client.requestCount;
     if (!options.client) client.close();

@@ -59,6 +59,23 @@ export class ChunkReleaser {
     return this.#released;
   }
 
+  /** How many buffers it holds, waiting to be freed. */
+  get held(): number {
+    return this.#held.reduce((n, buffer) => (buffer === undefined ? n : n + 1), 0);
+  }
+
+  /**
+   * Frees every buffer it holds. Safe at any time (what it holds was written and hashed already); a run calls it
+   * at its end, so a process that goes on after `backup()` keeps none of them.
+   */
+  drain(): void {
+    for (let i = 0; i < this.#held.length; i++) {
+      const buffer = this.#held[i];
+      this.#held[i] = undefined;
+      if (buffer !== undefined && detach(buffer)) this.#released++;
+    }
+  }
+
   /**
    * Takes a chunk nothing will read again. A view of part of a buffer (a slice after headers, a cut at a segment's
    * end) is left to the collector: the rest of its buffer may still be in use.

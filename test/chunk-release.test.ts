@@ -4,10 +4,12 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { backup } from '../src/backup.js';
 import { ChunkReleaser, chunkReleaser } from '../src/chunk-release.js';
 import { FileTransfer, type ResumeState } from '../src/transfer.js';
 import type { TransportResponse } from '../src/transport.js';
 import { type TestServer, withServer } from './helpers/server.js';
+import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fresh = (size: number, fill: number) => Buffer.alloc(size, fill);
@@ -40,6 +42,22 @@ describe('ChunkReleaser', () => {
     expect(shared.byteLength).toBe(1024);
   });
 
+  it('drain frees everything it holds at once, and it goes on working afterwards', () => {
+    const releaser = new ChunkReleaser(4);
+    const chunks = [1, 2, 3].map((n) => fresh(1024, n));
+    for (const chunk of chunks) releaser.release(chunk);
+    expect(releaser.held).toBe(3);
+    expect(releaser.released).toBe(0);
+    releaser.drain();
+    expect(releaser.held).toBe(0);
+    expect(releaser.released).toBe(3);
+    expect(chunks.map((c) => c.byteLength)).toEqual([0, 0, 0]);
+    const later = fresh(1024, 4);
+    releaser.release(later);
+    expect(releaser.held).toBe(1);
+    expect(later.byteLength).toBe(1024);
+  });
+
   it('takes the same buffer twice, or one already detached, without throwing', () => {
     const releaser = new ChunkReleaser(1);
     const chunk = fresh(1024, 1);
@@ -48,6 +66,21 @@ describe('ChunkReleaser', () => {
     releaser.release(fresh(1024, 2)); // the second hold is the same, already detached buffer
     expect(chunk.byteLength).toBe(0);
     expect(releaser.released).toBe(1);
+  });
+});
+
+describe('backup()', () => {
+  it('leaves no written chunk held once it returns: a process that goes on keeps none of them', async () => {
+    const s = await sim({ assets: 3, mediaMix: { video: 1, image: 0, audio: 0 } });
+    const asset = s.assets()[0]!;
+    s.mutateFile(asset.assetId, 'main', 0, { size: 4 * 1024 * 1024 });
+    const out = await tempDir();
+    const before = chunkReleaser.released;
+    const summary = await backup({ token: s.token, baseUrl: s.url, out, concurrency: 2, backoffBaseMs: 5 });
+    expect(summary.filesFailed).toBe(0);
+    expect(summary.filesDownloaded).toBeGreaterThan(0);
+    expect(chunkReleaser.released).toBeGreaterThan(before);
+    expect(chunkReleaser.held).toBe(0);
   });
 });
 
