@@ -4,16 +4,19 @@
 // durability and integrity work per file: sha256 of every byte, fsync, then rename from a `.part`.
 // runway-backup's distance to it is its own overhead; its distance to curl is Node's plus the fsyncs.
 //
-//   node bench/node-floor.mjs LIST.json LANES [nosync]
+//   node bench/node-floor.mjs LIST.json LANES [nosync|bare]
 // LIST.json: [{ "url": "...", "out": "/abs/path" }, ...]
-// nosync: skip the fsync (not used by `npm run bench`): what Node's http client and fs cost with no durability at all,
-// the yardstick for how close to curl (which does not fsync) any Node downloader can come.
+// nosync: no fsync. bare (the bench's "node-bare"): no sha256 and no fsync, only socket to `.part` to name: what
+// Node's http client and fs cost by themselves, so how close to curl (which neither hashes nor fsyncs) any Node
+// downloader can come on this machine.
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import http from 'node:http';
 
-const [listFile, lanesArg, syncArg] = process.argv.slice(2);
-const fsync = syncArg !== 'nosync';
+const [listFile, lanesArg, mode = 'full'] = process.argv.slice(2);
+if (!['full', 'nosync', 'bare'].includes(mode)) throw new Error(`unknown mode ${mode}`);
+const fsync = mode === 'full';
+const hashing = mode !== 'bare';
 const jobs = JSON.parse(readFileSync(listFile, 'utf8'));
 const lanes = Number(lanesArg ?? 8);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -34,7 +37,7 @@ function fetchTo(job) {
           let position = 0;
           for await (const chunk of res) {
             await handle.write(chunk, 0, chunk.length, position);
-            hash.update(chunk);
+            if (hashing) hash.update(chunk);
             position += chunk.length;
           }
           hash.digest('hex');

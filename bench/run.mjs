@@ -9,7 +9,7 @@
 // reported. Results go to bench/RESULTS.md and bench/throughput.svg when every scenario ran (or with --write).
 // Not part of `npm test`: it moves gigabytes and takes minutes.
 //
-//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,curl+sync,node-floor,aria2c] [--rounds 5]
+//   node bench/run.mjs [--scenario far,small,large,listing] [--tools runway-backup,curl,curl+sync,node-floor,node-bare,aria2c] [--rounds 5]
 //                      [--scale 1] [--no-nginx] [--write]
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
@@ -56,7 +56,7 @@ if (flags.help) {
     [
       'node bench/run.mjs [--scenario S,...] [--tools T,...] [--rounds N] [--scale F] [--no-nginx] [--write]',
       '  --scenario  run only these (comma-separated or repeated); default all',
-      '  --tools     run only these of runway-backup, curl, curl+sync, node-floor, aria2c (comma-separated); default all',
+      '  --tools     run only these of runway-backup, curl, curl+sync, node-floor, node-bare, aria2c (comma-separated); default all',
       '  --rounds    interleaved rounds per tool, medians reported (default 5)',
       '  --scale     multiply file sizes (far, large) and the file count (small) by F, for quick checks (default 1)',
       '  --no-nginx  serve the loopback scenarios from the simulator even when nginx is installed',
@@ -92,11 +92,12 @@ function has(command) {
   }
 }
 
-// Two yardsticks, in the loopback scenarios only. curl+sync: curl, then `sync -f` on its output folder (the cost of
+// Three yardsticks, in the loopback scenarios only. curl+sync: curl, then `sync -f` on its output folder (the cost of
 // making curl's files durable, which runway-backup pays per file). node-floor: bench/node-floor.mjs, a bare Node
 // downloader with the same sha256, fsync and rename per file and nothing else (Node's own cost on this machine).
-const TOOL_NAMES = ['runway-backup', 'curl', 'curl+sync', 'node-floor', 'aria2c'];
-const LOOPBACK_ONLY = ['curl+sync', 'node-floor'];
+// node-bare: the same without the sha256 and the fsync (Node's http client and fs by themselves).
+const TOOL_NAMES = ['runway-backup', 'curl', 'curl+sync', 'node-floor', 'node-bare', 'aria2c'];
+const LOOPBACK_ONLY = ['curl+sync', 'node-floor', 'node-bare'];
 const wanted = flags.tools?.split(',').map((t) => t.trim()) ?? TOOL_NAMES;
 if (wanted.some((t) => !TOOL_NAMES.includes(t))) {
   console.error(`Expected --tools among ${TOOL_NAMES.join(', ')}; try --help`);
@@ -107,6 +108,7 @@ const tools = {
   curl: wanted.includes('curl') && has('curl'),
   'curl+sync': wanted.includes('curl+sync') && has('curl') && has('sync'),
   'node-floor': wanted.includes('node-floor'),
+  'node-bare': wanted.includes('node-bare'),
   aria2c: wanted.includes('aria2c') && has('aria2c'),
 };
 const useNginx = !flags['no-nginx'] && has('nginx');
@@ -218,6 +220,7 @@ function describeTool(tool, lanes) {
   if (tool === 'curl') return lanes ? `curl --parallel-max ${lanes}` : 'curl --parallel (50)';
   if (tool === 'curl+sync') return `${describeTool('curl', lanes)}, then sync`;
   if (tool === 'node-floor') return `node-floor, ${lanes ?? 8} lanes`;
+  if (tool === 'node-bare') return `node-bare (no sha256, no fsync), ${lanes ?? 8} lanes`;
   return lanes ? `aria2c -j ${lanes}` : 'aria2c (-j5 -x1)';
 }
 
@@ -233,10 +236,11 @@ async function runTool(tool, lanes, server, files, previews, dir) {
       USEAPI_BASE_URL: server.url,
     });
   }
-  if (tool === 'node-floor') {
+  if (tool === 'node-floor' || tool === 'node-bare') {
     const list = path.join(work, 'node-floor.json');
     await fs.writeFile(list, JSON.stringify(files.map((f) => ({ url: f.url, out: path.join(dir, f.name) }))));
-    return timed(process.execPath, [path.join(here, 'node-floor.mjs'), list, String(lanes ?? 8)]);
+    const mode = tool === 'node-bare' ? 'bare' : 'full';
+    return timed(process.execPath, [path.join(here, 'node-floor.mjs'), list, String(lanes ?? 8), mode]);
   }
   if (tool === 'curl' || tool === 'curl+sync') {
     const config = path.join(work, 'curl.cfg');
@@ -433,6 +437,7 @@ function svgChart(scenarios) {
     curl: '#7a7a7a',
     'curl+sync': '#b0b0b0',
     'node-floor': '#5fa35f',
+    'node-bare': '#a6d39a',
     aria2c: '#d08a1a',
   };
   const lines = [];
@@ -576,7 +581,9 @@ async function main() {
     '`--file-allocation=none`. "speed vs X" is X\'s median time / this tool\'s. On loopback, "curl+sync" is curl',
     'followed by `sync -f` on its folder: what making its files durable costs, which runway-backup pays per file;',
     '"node-floor" is `bench/node-floor.mjs`, a bare Node downloader doing the same sha256, fsync and rename per file',
-    "and nothing else: the distance from it to runway-backup is runway-backup's own overhead.",
+    'and nothing else: the distance from it to runway-backup is runway-backup\'s own overhead; "node-bare" is the same',
+    "without the sha256 and the fsync: Node's http client and fs by themselves, the nearest any Node downloader comes",
+    'to curl on this machine.',
     '',
   ];
   if (chosen.includes('small') || chosen.includes('large')) {
