@@ -40,7 +40,7 @@ function fetchTo(job) {
             if (hashing) hash.update(chunk);
             position += chunk.length;
           }
-          hash.digest('hex');
+          if (hashing) hash.digest('hex');
           if (fsync) await handle.sync();
           await handle.close();
           await fs.rename(part, job.out);
