@@ -10,8 +10,9 @@ import { ensureDir, isDiskError, removeDeadAtomicTemps, toDiskError, writeIfChan
 import { createLanes } from './lanes.js';
 import { resolveInside } from './layout.js';
 import { acquireLock } from './lock.js';
-import { MANIFEST_NAME, Manifest } from './manifest.js';
+import { Manifest } from './manifest.js';
 import { checkOutFolder } from './out-folder.js';
+import { ATOMIC_OWN_FILES } from './own-files.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { createRelister, gone, isGone, type Relister } from './refresh.js';
 import { Scheduler } from './scheduler.js';
@@ -92,8 +93,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   try {
     if (!o.dryRun) {
       release = await acquireLock(out);
-      // A run killed while it rewrote the manifest left its temp file: ours to clear, now that the folder is ours.
-      await removeDeadAtomicTemps(out, [MANIFEST_NAME]);
+      // A run killed while it rewrote the manifest, the run record or the gallery left that write's temp file:
+      // ours to clear, now that the folder is ours.
+      await removeDeadAtomicTemps(out, ATOMIC_OWN_FILES);
       await options.onLocked?.();
     }
   } catch (error) {

@@ -9,8 +9,7 @@ import path from 'node:path';
 import type { BackupSummary } from './backup.js';
 import { ManifestCorruptError, RunwayBackupError, withoutToken } from './errors.js';
 import { isRefusal } from './exit-codes.js';
-import { ensureDir, removeDeadAtomicTemps, writeFileAtomic } from './fsutil.js';
-import { GALLERY_NAME } from './gallery/write.js';
+import { ensureDir, writeFileAtomic } from './fsutil.js';
 
 export const RUN_RECORD_NAME = '.runway-backup-status.json';
 export const RUN_RECORD_VERSION = 1;
@@ -129,8 +128,7 @@ export async function startRunRecord(out: string, now: Date = new Date()): Promi
     previous,
   };
   await ensureDir(out);
-  // A second Ctrl-C exits at once, possibly in the middle of an atomic write of the record or the gallery.
-  await removeDeadAtomicTemps(out, [RUN_RECORD_NAME, GALLERY_NAME]);
+  // (A record's temp file left by a run killed mid-write is cleared by backup() once it holds the lock.)
   await writeRecord(out, record);
   const end = async (ended: Partial<RunRecord>): Promise<void> => {
     await writeRecord(out, {

@@ -9,6 +9,7 @@ import { resolveInside } from './layout.js';
 import { acquireLock, LOCK_NAME } from './lock.js';
 import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from './manifest.js';
 import { checkOutFolder } from './out-folder.js';
+import { ATOMIC_OWN_FILES } from './own-files.js';
 import { hashRange } from './part-file.js';
 import { RUN_RECORD_NAME } from './run-record.js';
 
@@ -60,8 +61,6 @@ export interface VerifyReport {
   quick: boolean;
 }
 
-/** Our files in the output folder written through writeFileAtomic: a temp of theirs is not a stranger. */
-const ATOMIC_OWN_FILES = [MANIFEST_NAME, RUN_RECORD_NAME, GALLERY_NAME];
 const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, LOCK_NAME, RUN_RECORD_NAME]);
 
 /** An `index.html` the gallery wrote (a page of the user's own is reported like any other stranger). */

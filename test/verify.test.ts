@@ -71,8 +71,8 @@ describe('verify', () => {
     for (const name of [...ours, live, stranger]) await fs.writeFile(path.join(out, name), 'x');
     const report = await verifyBackup({ out });
     expect(report.untracked).toEqual([stranger]);
-    // A run clears the leftovers of processes that are gone (the manifest's once it holds the lock, the CLI's run
-    // record and gallery as it starts its record), and only ours.
+    // A run clears the leftovers of processes that are gone once it holds the lock (backup() itself, so the CLI and
+    // library runs alike), and only ours.
     const run = await runCli(['backup', '--out', out, '--quiet'], {
       USEAPI_TOKEN: s.token,
       USEAPI_BASE_URL: s.url,
@@ -82,6 +82,13 @@ describe('verify', () => {
     for (const name of ours) expect(names).not.toContain(name);
     expect(names).toContain(live);
     expect(names).toContain(stranger);
+    // The library's backup(), which writes no run record, clears the run record's and the gallery's leftovers too.
+    for (const name of ours) await fs.writeFile(path.join(out, name), 'x');
+    await backup({ token: s.token, baseUrl: s.url, out });
+    const after = await fs.readdir(out);
+    for (const name of ours) expect(after).not.toContain(name);
+    expect(after).toContain(live);
+    expect(after).toContain(stranger);
   });
 
   it('a corrupt manifest is a usage error, kept as it was, and leaves no lock behind', async () => {
