@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BackupSummary } from '../src/backup.js';
+import type { BackupSummary } from '../src/run/backup.js';
 import { expectBackupMatches, listFiles, readManifest, waitForPart } from './helpers/backup-check.js';
 import { finished, runCli, spawnCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';

@@ -3,8 +3,8 @@ import { promises as fs } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { downloadFile } from '../src/download.js';
-import { OVERLAP_BYTES } from '../src/transfer.js';
+import { downloadFile } from '../src/engine/download.js';
+import { OVERLAP_BYTES } from '../src/engine/transfer.js';
 import { type TestServer, withServer } from './helpers/server.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BackupSummary } from '../src/backup.js';
-import { Manifest } from '../src/manifest.js';
+import type { BackupSummary } from '../src/run/backup.js';
 import type { Simulator, SimulatorOptions } from '../src/simulator/index.js';
+import { Manifest } from '../src/store/manifest.js';
 import { expectBackupMatches, listFiles, readManifest } from './helpers/backup-check.js';
 import { finished, runCli, spawnCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backup } from '../src/backup.js';
 import { DEMO_ACCOUNT } from '../src/commands/demo.js';
 import { writeGallery } from '../src/gallery/write.js';
-import { Manifest, type ManifestData } from '../src/manifest.js';
+import { backup } from '../src/run/backup.js';
 import { startSimulator } from '../src/simulator/index.js';
+import { Manifest, type ManifestData } from '../src/store/manifest.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CANDIDATES = [

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backup } from '../src/backup.js';
 import { jsonForScript } from '../src/gallery/page.js';
 import { GALLERY_NAME, writeGallery } from '../src/gallery/write.js';
+import { backup } from '../src/run/backup.js';
 import { readManifest } from './helpers/backup-check.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';

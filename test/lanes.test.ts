@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type BackupEvent, backup } from '../src/backup.js';
-import { createLanes, type LaneController, type LaneOptions } from '../src/lanes.js';
+import { createLanes, type LaneController, type LaneOptions } from '../src/engine/lanes.js';
+import { type BackupEvent, backup } from '../src/run/backup.js';
 import { expectBackupMatches } from './helpers/backup-check.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';

@@ -12,7 +12,7 @@ import {
   previewExtension,
   resolveInside,
   sanitizeSegment,
-} from '../src/layout.js';
+} from '../src/store/layout.js';
 import type { Asset } from '../src/types.js';
 
 const UUID = '0a1b2c3d-4e5f-6789-abcd-ef0123456789';

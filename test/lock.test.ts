@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { acquireLock, LOCK_NAME, readLockHolder } from '../src/lock.js';
+import { acquireLock, LOCK_NAME, readLockHolder } from '../src/store/lock.js';
 import { deadPid } from './helpers/pid.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -13,7 +13,7 @@ import { tempDir } from './helpers/tmp.js';
  * has answered (its stdin is closed then), so a latecomer on a busy machine cannot find it free again and also win.
  */
 async function race(out: string, n: number): Promise<string[]> {
-  const lock = pathToFileURL(path.resolve('dist/lock.js')).href;
+  const lock = pathToFileURL(path.resolve('dist/store/lock.js')).href;
   const script = `
     const { acquireLock } = await import(${JSON.stringify(lock)});
     await new Promise((r) => setTimeout(r, Number(process.argv[1]) - Date.now()));

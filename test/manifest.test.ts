@@ -1,8 +1,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { backup } from '../src/backup.js';
-import { JOURNAL_NAME, Manifest, type ManifestData, type ManifestFile, snapshotOf } from '../src/manifest.js';
+import { backup } from '../src/run/backup.js';
+import {
+  JOURNAL_NAME,
+  Manifest,
+  type ManifestData,
+  type ManifestFile,
+  snapshotOf,
+} from '../src/store/manifest.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../src/api/client.js';
-import { iterateAssets, type ListingEvent } from '../src/paginate.js';
+import { iterateAssets, type ListingEvent } from '../src/source/paginate.js';
 import type { Asset, MediaType } from '../src/types.js';
 import { driftingServer } from './helpers/drifting-server.js';
 import { sim, simClient } from './helpers/sim.js';

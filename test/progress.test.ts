@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { BackupEvent, FileJob } from '../src/backup.js';
-import { createProgress } from '../src/progress.js';
+import { createProgress } from '../src/report/progress.js';
+import type { BackupEvent, FileJob } from '../src/run/backup.js';
 
 const job = (n: number): FileJob => ({
   assetId: `a${n}`,

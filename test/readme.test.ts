@@ -1,15 +1,15 @@
 import { promises as fs } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../src/api/client.js';
-import { backup } from '../src/backup.js';
 import { BACKUP_SPEC } from '../src/commands/backup.js';
 import { DEMO_SPEC } from '../src/commands/demo.js';
 import { LIST_SPEC } from '../src/commands/list.js';
 import { SIMULATE_SPEC } from '../src/commands/simulate.js';
 import { VERIFY_SPEC } from '../src/commands/verify.js';
-import { LOCK_NAME } from '../src/lock.js';
-import { iterateAssets } from '../src/paginate.js';
-import { verifyBackup } from '../src/verify.js';
+import { verifyBackup } from '../src/report/verify.js';
+import { backup } from '../src/run/backup.js';
+import { iterateAssets } from '../src/source/paginate.js';
+import { LOCK_NAME } from '../src/store/lock.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 

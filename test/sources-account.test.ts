@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type BackupEvent, backup } from '../src/backup.js';
+import { type BackupEvent, backup } from '../src/run/backup.js';
 import { listFiles, readManifest, sha256OfFile } from './helpers/backup-check.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BackupSummary } from '../src/backup.js';
+import type { BackupSummary } from '../src/run/backup.js';
 import { runCli } from './helpers/cli.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';

@@ -1,17 +1,17 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backup } from '../src/backup.js';
 import { RunwayBackupError, withoutToken } from '../src/errors.js';
 import { EXIT, exitCodeFor } from '../src/exit-codes.js';
-import { acquireLock, readLockHolder } from '../src/lock.js';
 import {
   describeError,
   outcomeOf,
   outcomeOfError,
   RUN_RECORD_NAME,
   type RunRecord,
-} from '../src/run-record.js';
+} from '../src/report/run-record.js';
+import { backup } from '../src/run/backup.js';
+import { acquireLock, readLockHolder } from '../src/store/lock.js';
 import { runCli } from './helpers/cli.js';
 import { deadPid } from './helpers/pid.js';
 import { sim } from './helpers/sim.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import type { Simulator } from '../src/simulator/index.js';
-import { iterateTasks, type TaskEvent } from '../src/tasks.js';
+import { iterateTasks, type TaskEvent } from '../src/source/tasks.js';
 import type { Asset } from '../src/types.js';
 import { sim, simClient } from './helpers/sim.js';
 

@@ -14,7 +14,7 @@ import { tempDir } from './helpers/tmp.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tls = path.join(root, 'test', 'fixtures', 'tls');
 const body = randomBytes(200_000);
-// Large enough for many TLS reads: the transfer frees written chunks 32 behind (src/chunk-release.ts).
+// Large enough for many TLS reads: the transfer frees written chunks 32 behind (src/engine/chunk-release.ts).
 const big = randomBytes(6 * 1024 * 1024);
 const seen: string[] = [];
 let server: https.Server;
@@ -51,7 +51,7 @@ interface Outcome {
 function fetchInChild(url: string, env: Record<string, string>): Promise<Outcome> {
   const script = `
     import { createHash } from 'node:crypto';
-    import { nodeTransport } from ${JSON.stringify(path.join(root, 'dist', 'transport.js'))};
+    import { nodeTransport } from ${JSON.stringify(path.join(root, 'dist', 'engine', 'transport.js'))};
     try {
       const r = await nodeTransport({ url: ${JSON.stringify(url)}, headers: {}, timeoutMs: 5000,
         signal: new AbortController().signal });
@@ -85,8 +85,8 @@ function transferInChild(
   const script = `
     import { createHash } from 'node:crypto';
     import { readFileSync } from 'node:fs';
-    import { FileTransfer } from ${JSON.stringify(path.join(root, 'dist', 'transfer.js'))};
-    import { chunkReleaser } from ${JSON.stringify(path.join(root, 'dist', 'chunk-release.js'))};
+    import { FileTransfer } from ${JSON.stringify(path.join(root, 'dist', 'engine', 'transfer.js'))};
+    import { chunkReleaser } from ${JSON.stringify(path.join(root, 'dist', 'engine', 'chunk-release.js'))};
     let state;
     const dest = ${JSON.stringify(path.join(dir, 'big.mp4'))};
     const t = new FileTransfer({ dest, url: ${JSON.stringify(url)},

@@ -1,9 +1,14 @@
-// Both transports keep one contract (src/transport.ts): the status before the body, redirects followed, an idle
+// Both transports keep one contract (src/engine/transport.ts): the status before the body, redirects followed, an idle
 // timeout, abort, and every network failure a retryable DownloadError. Each case runs against a real server on
 // 127.0.0.1, for nodeTransport (the default) and gotTransport alike.
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  gotTransport,
+  nodeTransport,
+  type Transport,
+  type TransportResponse,
+} from '../src/engine/transport.js';
 import { DownloadError } from '../src/errors.js';
-import { gotTransport, nodeTransport, type Transport, type TransportResponse } from '../src/transport.js';
 import { type TestServer, withServer } from './helpers/server.js';
 
 const servers: TestServer[] = [];

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backup } from '../src/backup.js';
-import { verifyBackup } from '../src/verify.js';
+import { verifyBackup } from '../src/report/verify.js';
+import { backup } from '../src/run/backup.js';
 import { expectBackupMatches, readManifest } from './helpers/backup-check.js';
 import { runCli } from './helpers/cli.js';
 import { deadPid } from './helpers/pid.js';

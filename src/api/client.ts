@@ -1,3 +1,5 @@
+// src/api/: the useapi.net client. One request at a time: auth, timeouts, retries, the shared 429 gate, typed
+// errors and the parsing of what comes back. Imports nothing of the tool above it (no walks, no disk, no run).
 import http from 'node:http';
 import https from 'node:https';
 import got, { type Got, RequestError, type Response } from 'got';

@@ -1,7 +1,14 @@
-import { lastPathSegment } from '../layout.js';
 import type { Asset, AssetMetadata, MediaType, RawAsset } from '../types.js';
 import { isMediaType } from '../types.js';
-import { dimensions, finiteNumber, httpUrl, isRecord, optionalString, type SkippedItem } from './parse.js';
+import {
+  dimensions,
+  finiteNumber,
+  httpUrl,
+  isRecord,
+  lastPathSegment,
+  optionalString,
+  type SkippedItem,
+} from './parse.js';
 
 /** The statuses `GET /v1/runwayml/tasks/` filters by. */
 export const TASK_STATUSES = ['PENDING', 'RUNNING', 'THROTTLED', 'SUCCEEDED', 'FAILED'] as const;

@@ -86,3 +86,14 @@ export function parseAsset(item: unknown, index: number): ParseResult {
     },
   };
 }
+
+/** The last segment of a URL's path (undecoded), or undefined when `url` is not a URL. */
+export function lastPathSegment(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const { pathname } = new URL(url);
+    return pathname.slice(pathname.lastIndexOf('/') + 1);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,8 +1,11 @@
+// src/commands/: one file per command: parse flags, call the library, print, return an exit code. The only
+// place (with cli.ts) that reads process.argv or process.env. May import any folder; never imports cli.ts, and
+// nothing in the library imports a command.
 import path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { isEmail } from '../config.js';
+import type { ConcurrencySetting } from '../engine/lanes.js';
 import { UsageError } from '../errors.js';
-import type { ConcurrencySetting } from '../lanes.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;

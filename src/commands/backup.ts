@@ -1,12 +1,12 @@
 import { checkClientOptions } from '../api/client.js';
-import { type BackupEvent, type BackupSummary, backup } from '../backup.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, formatDuration, plural, printable } from '../format.js';
 import { refreshGallery } from '../gallery/refresh.js';
-import { checkOutFolder } from '../out-folder.js';
-import { createProgress, retryNotice } from '../progress.js';
-import { type RunRecorder, startRunRecord } from '../run-record.js';
-import { parseTaskHistoryMode } from '../sources.js';
+import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
+import { createProgress, retryNotice } from '../report/progress.js';
+import { type RunRecorder, startRunRecord } from '../report/run-record.js';
+import { type BackupEvent, type BackupSummary, backup } from '../run/backup.js';
+import { parseTaskHistoryMode } from '../source/sources.js';
+import { checkOutFolder } from '../store/out-folder.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, printable } from '../format.js';
 import { writeGallery } from '../gallery/write.js';
+import { formatBytes, printable } from '../report/format.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { resolveOut } from './settings.js';
 

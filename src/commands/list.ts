@@ -1,10 +1,10 @@
 import { createClient } from '../api/client.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, plural, printable, truncate } from '../format.js';
-import { idSuffix } from '../layout.js';
-import { retryNotice } from '../progress.js';
-import { iterateAccount, parseTaskHistoryMode, type SourceEvent } from '../sources.js';
+import { formatBytes, plural, printable, truncate } from '../report/format.js';
+import { retryNotice } from '../report/progress.js';
+import { iterateAccount, parseTaskHistoryMode, type SourceEvent } from '../source/sources.js';
+import { idSuffix } from '../store/layout.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';

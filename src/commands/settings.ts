@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { DEFAULT_BASE_URL } from '../api/client.js';
 import { expandHome, type FileConfig, loadConfigFile } from '../config.js';
+import type { ConcurrencySetting } from '../engine/lanes.js';
 import { UsageError } from '../errors.js';
-import type { ConcurrencySetting } from '../lanes.js';
-import type { TaskHistoryMode } from '../sources.js';
+import type { TaskHistoryMode } from '../source/sources.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
 import { parseConcurrency, parseEmails, parseInteger, parseMediaTypes } from './args.js';

@@ -1,7 +1,7 @@
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, formatDuration, printable } from '../format.js';
-import type { RunRecord } from '../run-record.js';
-import { type BackupStatus, readStatus, type StatusState } from '../status.js';
+import { formatBytes, formatDuration, printable } from '../report/format.js';
+import type { RunRecord } from '../report/run-record.js';
+import { type BackupStatus, readStatus, type StatusState } from '../report/status.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { resolveOut } from './settings.js';
 

@@ -1,7 +1,7 @@
 import { loadConfigFile } from '../config.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, plural, printable } from '../format.js';
-import { verifyBackup } from '../verify.js';
+import { formatBytes, plural, printable } from '../report/format.js';
+import { verifyBackup } from '../report/verify.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { resolveOut } from './settings.js';
 import { onInterrupt } from './signals.js';

@@ -4,8 +4,8 @@
  * journal replayed in memory, and nothing is flushed.
  */
 import { promises as fs } from 'node:fs';
-import { resolveInside } from '../layout.js';
-import { Manifest, type ManifestAsset, type ManifestFile } from '../manifest.js';
+import { resolveInside } from '../store/layout.js';
+import { Manifest, type ManifestAsset, type ManifestFile } from '../store/manifest.js';
 
 /** `ok`: on disk at the recorded size; `missing`: not there; `damaged`: there at another size. */
 export type GalleryFileState = 'ok' | 'missing' | 'damaged';

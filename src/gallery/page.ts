@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
+import { GALLERY_MARKER } from '../store/own-files.js';
 import { GALLERY_SCRIPT, GALLERY_STYLE } from './browser.js';
 import type { GalleryCatalog } from './catalog.js';
 
-/** Marks an index.html as ours: only a file carrying it is ever overwritten. */
-export const GALLERY_MARKER = '<meta name="generator" content="runway-backup gallery">';
+export { GALLERY_MARKER };
 
 const hash = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { printable } from '../format.js';
-import { MANIFEST_NAME } from '../manifest.js';
+import { printable } from '../report/format.js';
+import { MANIFEST_NAME } from '../store/manifest.js';
 import { GALLERY_NAME, writeGallery } from './write.js';
 
 /**

@@ -1,3 +1,5 @@
+// src/gallery/: the offline page over a backup. Reads the manifest; never imports the network (api, source,
+// engine) or a run.
 /**
  * `runway-backup gallery`: writes `<out>/index.html`, a page that browses the backup offline. It replaces only a
  * page it wrote itself (the generator marker), atomically, and writes nothing else.
@@ -5,12 +7,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { MANIFEST_NAME } from '../manifest.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import { GALLERY_NAME, MANIFEST_NAME } from '../store/own-files.js';
 import { buildGalleryCatalog } from './catalog.js';
 import { GALLERY_MARKER, renderGalleryPage } from './page.js';
 
-export const GALLERY_NAME = 'index.html';
+export { GALLERY_NAME };
 
 export interface GalleryOptions {
   /** The backup folder, holding manifest.json. */

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { GALLERY_MARKER } from '../../src/gallery/page.js';
 import { GALLERY_NAME } from '../../src/gallery/write.js';
-import type { Manifest, ManifestData } from '../../src/manifest.js';
-import { RUN_RECORD_NAME } from '../../src/run-record.js';
+import { RUN_RECORD_NAME } from '../../src/report/run-record.js';
 import type { Simulator } from '../../src/simulator/index.js';
+import type { Manifest, ManifestData } from '../../src/store/manifest.js';
+import { GALLERY_MARKER } from '../../src/store/own-files.js';
 import type { MediaType } from '../../src/types.js';
 
 export async function sha256OfFile(file: string): Promise<string> {

@@ -6,12 +6,14 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { BackupSummary } from './backup.js';
-import { ManifestCorruptError, RunwayBackupError, withoutToken } from './errors.js';
-import { isRefusal } from './exit-codes.js';
-import { ensureDir, writeFileAtomic } from './fsutil.js';
+import { ManifestCorruptError, RunwayBackupError, withoutToken } from '../errors.js';
+import { isRefusal } from '../exit-codes.js';
+import { ensureDir } from '../fsutil.js';
+import type { BackupSummary } from '../run/accounting.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import { RUN_RECORD_NAME } from '../store/own-files.js';
 
-export const RUN_RECORD_NAME = '.runway-backup-status.json';
+export { RUN_RECORD_NAME };
 export const RUN_RECORD_VERSION = 1;
 
 /**

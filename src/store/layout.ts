@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { UnsafePathError } from './errors.js';
-import type { Asset } from './types.js';
-import { isMediaType } from './types.js';
+import { lastPathSegment } from '../api/parse.js';
+import { UnsafePathError } from '../errors.js';
+import type { Asset } from '../types.js';
+import { isMediaType } from '../types.js';
 
 /**
  * Every file name we create, including the `.part` / `.part.json` companions the downloader adds, stays within
@@ -143,17 +144,6 @@ function nameExtension(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
   const dot = name.lastIndexOf('.');
   return dot > 0 ? checkedExtension(name.slice(dot + 1)) : undefined;
-}
-
-/** The last segment of a URL's path (undecoded), or undefined when `url` is not a URL. */
-export function lastPathSegment(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    const { pathname } = new URL(url);
-    return pathname.slice(pathname.lastIndexOf('/') + 1);
-  } catch {
-    return undefined;
-  }
 }
 
 function urlExtension(url: string | undefined): string | undefined {

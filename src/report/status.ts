@@ -1,9 +1,11 @@
+// src/report/: what a person reads afterwards: progress lines, the run record, status, verify and formatting.
+// Reads the store and the run's summary types; never imports commands or the gallery.
 /**
  * What `runway-backup status` reports: the last run from its record, whether a process holds the lock now, and how
  * many assets the manifest still wants. Reads only; never takes the lock.
  */
-import { readLockHolder } from './lock.js';
-import { Manifest } from './manifest.js';
+import { readLockHolder } from '../store/lock.js';
+import { Manifest } from '../store/manifest.js';
 import { type RunOutcome, type RunRecord, readRunRecord } from './run-record.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { RawAsset } from './types.js';
+import type { RawAsset } from '../types.js';
 
 const URL_FIELDS = new Set(['url', 'previewUrls', 'userPicture']);
 

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileSize, setAside } from './fsutil.js';
-import { assetPaths, resolveInside } from './layout.js';
-import type { FileRole, Manifest } from './manifest.js';
-import type { Asset } from './types.js';
+import { fileSize, setAside } from '../fsutil.js';
+import { assetPaths, resolveInside } from '../store/layout.js';
+import type { FileRole, Manifest } from '../store/manifest.js';
+import type { Asset } from '../types.js';
 
 /** One file of one asset, as planned. */
 export interface FileJob {

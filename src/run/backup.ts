@@ -1,28 +1,38 @@
+// src/run/: one backup run: backup() (this file), its options, the plan of one asset and the accounting of the run
+// (summary and events). Joins source, engine and store; never imports progress bars, reports or commands.
 import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { type AssetsClient, createClient } from '../api/client.js';
+import { chunkReleaser } from '../engine/chunk-release.js';
+import { createLanes } from '../engine/lanes.js';
+import { Scheduler } from '../engine/scheduler.js';
+import { FileTransfer } from '../engine/transfer.js';
+import {
+  AbortError,
+  ApiError,
+  DiskError,
+  RunwayBackupError,
+  UnsafePathError,
+  UsageError,
+} from '../errors.js';
+import { ensureDir, isDiskError, toDiskError } from '../fsutil.js';
+import { createRelister, gone, isGone, type Relister } from '../source/refresh.js';
+import { iterateAccount } from '../source/sources.js';
+import { removeDeadAtomicTemps, writeIfChanged } from '../store/atomic-write.js';
+import { resolveInside } from '../store/layout.js';
+import { acquireLock } from '../store/lock.js';
+import { Manifest } from '../store/manifest.js';
+import { checkOutFolder } from '../store/out-folder.js';
+import { ATOMIC_OWN_FILES } from '../store/own-files.js';
+import { sanitizeMetadata } from '../store/sidecar.js';
+import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
-import { type AssetsClient, createClient } from './api/client.js';
-import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './backup-options.js';
-import { chunkReleaser } from './chunk-release.js';
-import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError, UsageError } from './errors.js';
-import { ensureDir, isDiskError, removeDeadAtomicTemps, toDiskError, writeIfChanged } from './fsutil.js';
-import { createLanes } from './lanes.js';
-import { resolveInside } from './layout.js';
-import { acquireLock } from './lock.js';
-import { Manifest } from './manifest.js';
-import { checkOutFolder } from './out-folder.js';
-import { ATOMIC_OWN_FILES } from './own-files.js';
+import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
-import { createRelister, gone, isGone, type Relister } from './refresh.js';
-import { Scheduler } from './scheduler.js';
-import { sanitizeMetadata } from './sidecar.js';
-import { iterateAccount } from './sources.js';
-import { FileTransfer } from './transfer.js';
-import type { Asset } from './types.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
-export type { BackupOptions } from './backup-options.js';
+export type { BackupOptions } from './options.js';
 export type { FileJob } from './plan.js';
 
 /**

@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import type { AssetsClient, ListPage } from './api/client.js';
-import { MAX_LIMIT, MAX_OFFSET } from './api/client.js';
-import type { SkippedItem } from './api/parse.js';
-import { AbortError, UsageError } from './errors.js';
-import type { Asset, MediaType } from './types.js';
-import { isMediaType, MEDIA_TYPES } from './types.js';
+import type { AssetsClient, ListPage } from '../api/client.js';
+import { MAX_LIMIT, MAX_OFFSET } from '../api/client.js';
+import type { SkippedItem } from '../api/parse.js';
+import { AbortError, UsageError } from '../errors.js';
+import type { Asset, MediaType } from '../types.js';
+import { isMediaType, MEDIA_TYPES } from '../types.js';
 
 /** A window is one offset range the API can walk: all media types, or one of them. */
 export type WindowName = MediaType | 'all';

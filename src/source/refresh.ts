@@ -1,8 +1,8 @@
-import type { AssetsClient } from './api/client.js';
-import { AbortError, ApiError, DownloadError, RunwayBackupError } from './errors.js';
+import type { AssetsClient } from '../api/client.js';
+import { AbortError, ApiError, DownloadError, RunwayBackupError } from '../errors.js';
+import type { Asset } from '../types.js';
 import { iterateAssets } from './paginate.js';
 import { iterateTasks } from './tasks.js';
-import type { Asset } from './types.js';
 
 export interface Relister {
   /**

@@ -1,3 +1,6 @@
+// src/engine/: moving bytes. One file's transfer (this file), its byte-range plan (segments), the receiving of a
+// response (receive), the part file, the transport, lanes, the scheduler, chunk release and the final placement.
+// Knows URLs, byte ranges and paths; never imports assets, the manifest, the API client or progress.
 /**
  * One file's transfer: into `<dest>.part` by one or several Range segments, each on its own lane, then exact size,
  * sha256, fsync and rename. This is where the integrity contract lives:
@@ -15,12 +18,12 @@ import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
+import { AbortError, DownloadError, redactUrl } from '../errors.js';
+import { ensureDir, fileSize, hashRange, isDiskError, toDiskError } from '../fsutil.js';
+import { parseRetryAfter, type RateGate, type RetryInfo, type Verdict, withRetries } from '../retry.js';
 import { chunkReleaser } from './chunk-release.js';
-import { AbortError, DownloadError, redactUrl } from './errors.js';
-import { ensureDir, fileSize, isDiskError, toDiskError } from './fsutil.js';
-import { hashRange, nodePartIO, type PartHandle, type PartIO } from './part-file.js';
+import { nodePartIO, type PartHandle, type PartIO } from './part-file.js';
 import { place } from './place.js';
-import { parseRetryAfter, type RateGate, type RetryInfo, type Verdict, withRetries } from './retry.js';
 import { nodeTransport, type Transport, type TransportResponse } from './transport.js';
 import { urlExpiresAt } from './url-expiry.js';
 

@@ -7,7 +7,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import got, { RequestError } from 'got';
-import { DownloadError } from './errors.js';
+import { DownloadError } from '../errors.js';
 
 export interface TransportRequest {
   url: string;

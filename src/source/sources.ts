@@ -1,9 +1,12 @@
-import type { AssetsClient } from './api/client.js';
-import { UsageError } from './errors.js';
+// src/source/: the walks that yield assets: the assets windows (paginate), the task history (tasks), the merged
+// account stream (this file) and the fresh URL of one asset (refresh). Knows the API client; never imports the
+// engine, the store, a run or a report.
+import type { AssetsClient } from '../api/client.js';
+import { UsageError } from '../errors.js';
+import type { Asset, MediaType } from '../types.js';
+import { isMediaType, MEDIA_TYPES } from '../types.js';
 import { iterateAssets, type ListingEvent, type WindowName } from './paginate.js';
 import { iterateTasks, type TaskEvent } from './tasks.js';
-import type { Asset, MediaType } from './types.js';
-import { isMediaType, MEDIA_TYPES } from './types.js';
 
 /** auto: walk the task history when any assets window is capped; always; never. */
 export type TaskHistoryMode = 'auto' | 'always' | 'never';

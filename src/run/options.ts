@@ -1,12 +1,13 @@
 /** The options of `backup()`, and their validation: once, at the boundary, with messages that name the option. */
+
+import type { AssetsClient } from '../api/client.js';
+import type { ConcurrencySetting } from '../engine/lanes.js';
+import type { PartIO } from '../engine/part-file.js';
+import type { Transport } from '../engine/transport.js';
+import { UsageError } from '../errors.js';
+import { parseTaskHistoryMode, TASK_HISTORY_MODES, type TaskHistoryMode } from '../source/sources.js';
+import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 import type { BackupEvent } from './accounting.js';
-import type { AssetsClient } from './api/client.js';
-import { UsageError } from './errors.js';
-import type { ConcurrencySetting } from './lanes.js';
-import type { PartIO } from './part-file.js';
-import { parseTaskHistoryMode, TASK_HISTORY_MODES, type TaskHistoryMode } from './sources.js';
-import type { Transport } from './transport.js';
-import { isMediaType, MEDIA_TYPES, type MediaType } from './types.js';
 
 export interface BackupOptions {
   /** useapi.net API token. */

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 /**
  * Refuses an output folder that is a file, or lies under one, with one line that says so (instead of the EEXIST or

@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 /** The lock file in the output folder (README, "Files in the output folder"). */
-export const LOCK_NAME = '.runway-backup.lock';
+import { LOCK_NAME } from './own-files.js';
+
+export { LOCK_NAME };
+
 /** Held only while a stale lock is being replaced, so that two runs cannot both replace it. */
 const BREAK_NAME = `${LOCK_NAME}.break`;
 /** A break lock older than this was left by a run killed in the middle of a takeover. */

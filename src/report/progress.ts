@@ -1,6 +1,7 @@
 import type cliProgress from 'cli-progress';
-import type { RetryInfo } from './api/client.js';
-import type { BackupEvent, FileJob } from './backup.js';
+import type { RetryInfo } from '../api/client.js';
+import type { BackupEvent } from '../run/accounting.js';
+import type { FileJob } from '../run/plan.js';
 import { formatBytes, formatDuration, plural, printable, truncate } from './format.js';
 
 export interface ProgressOptions {

@@ -2,12 +2,13 @@
  * The run's accounting (rclone's `accounting` is the model): one object owns the summary and emits the events, so
  * every count and the event that reports it change together, in one place.
  */
-import type { ListingEvent, WindowName } from './paginate.js';
+
+import type { DownloadResult } from '../engine/transfer.js';
+import type { RetryInfo } from '../retry.js';
+import type { ListingEvent, WindowName } from '../source/paginate.js';
+import type { SourceEvent } from '../source/sources.js';
+import type { Asset } from '../types.js';
 import type { FileJob } from './plan.js';
-import type { RetryInfo } from './retry.js';
-import type { SourceEvent } from './sources.js';
-import type { DownloadResult } from './transfer.js';
-import type { Asset } from './types.js';
 
 export type BackupEvent =
   | { type: 'listing'; account: string | undefined; event: ListingEvent }

@@ -1,9 +1,14 @@
+// src/store/: the backup folder on disk: the manifest (this file, its journal in journal.ts), the layout of paths,
+// the lock, atomic writes, sidecars and the names of our own files. Never imports HTTP (the client, the engine)
+// or a run.
 import { promises as fs, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { ManifestCorruptError } from './errors.js';
-import { writeFileAtomic } from './fsutil.js';
+import { ManifestCorruptError } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
 
-export const MANIFEST_NAME = 'manifest.json';
+import { JOURNAL_NAME, MANIFEST_NAME } from './own-files.js';
+
+export { JOURNAL_NAME, MANIFEST_NAME };
 export const MANIFEST_VERSION = 1;
 
 export type FileRole = 'main' | 'preview';
@@ -45,7 +50,7 @@ export interface ManifestAsset {
   updatedAt: string;
 }
 
-/** What a `.part` needs to be continued (see ResumeState in transfer.ts). */
+/** What a `.part` needs to be continued (see ResumeState in src/engine/transfer.ts). */
 export interface PartialState {
   validator?: string | undefined;
   total: number | undefined;
@@ -104,8 +109,6 @@ type JournalOp =
   | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
   | { op: 'demote'; assetId: string; role: FileRole; index: number; at?: string | undefined }
   | { op: 'partial'; assetId: string; key: string; state?: PartialState };
-
-export const JOURNAL_NAME = 'manifest.journal';
 
 /**
  * The record of what is done, keyed by assetId. Holds no URLs and no token: only ids, names, paths, sizes and

@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import type { AssetsClient, TaskPage } from './api/client.js';
-import { MAX_OFFSET, MAX_TASK_LIMIT } from './api/client.js';
-import type { SkippedItem } from './api/parse.js';
-import type { Task } from './api/parse-task.js';
-import { AbortError, UsageError } from './errors.js';
-import type { Asset } from './types.js';
+import type { AssetsClient, TaskPage } from '../api/client.js';
+import { MAX_OFFSET, MAX_TASK_LIMIT } from '../api/client.js';
+import type { SkippedItem } from '../api/parse.js';
+import type { Task } from '../api/parse-task.js';
+import { AbortError, UsageError } from '../errors.js';
+import type { Asset } from '../types.js';
 
 export type TaskEvent =
   /** One page of the history: `tasks` answered, `artifacts` new assets found in it. */

@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AbortError, UsageError } from './errors.js';
-import { atomicTempOf, fileSize, setAside } from './fsutil.js';
-import { GALLERY_MARKER } from './gallery/page.js';
-import { GALLERY_NAME } from './gallery/write.js';
-import { resolveInside } from './layout.js';
-import { acquireLock, LOCK_NAME } from './lock.js';
-import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from './manifest.js';
-import { checkOutFolder } from './out-folder.js';
-import { ATOMIC_OWN_FILES } from './own-files.js';
-import { hashRange } from './part-file.js';
+import { AbortError, UsageError } from '../errors.js';
+import { fileSize, hashRange, setAside } from '../fsutil.js';
+import { atomicTempOf } from '../store/atomic-write.js';
+import { resolveInside } from '../store/layout.js';
+import { acquireLock, LOCK_NAME } from '../store/lock.js';
+import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from '../store/manifest.js';
+import { checkOutFolder } from '../store/out-folder.js';
+import { ATOMIC_OWN_FILES, GALLERY_MARKER, GALLERY_NAME } from '../store/own-files.js';
 import { RUN_RECORD_NAME } from './run-record.js';
 
 export interface VerifyOptions {

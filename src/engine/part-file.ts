@@ -4,10 +4,8 @@
  * tests can fail a write (a full disk) without mocking `node:fs`.
  */
 
-import type { Hash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import pLimit from 'p-limit';
-import { AbortError } from './errors.js';
 
 // fsync and fdatasync run on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) and each
 // can take tens of milliseconds while the disk writes back: eight lanes flushing at once held every thread, and
@@ -71,37 +69,3 @@ export const nodePartIO: PartIO = {
     };
   },
 };
-
-const HASH_READ_BYTES = 256 * 1024;
-
-/**
- * Feeds bytes [start, end) of `file` into `hash` (`end` may be Infinity: to the end of the file), through one reused
- * buffer; `signal` stops it between reads with AbortError. A read stream allocated a new 1 MiB
- * buffer per read: re-hashing the segments of a 96 MiB split file at the end of a run left tens of MiB of them
- * waiting for a collection, and that was the run's peak memory (+20 MiB).
- */
-export async function hashRange(
-  file: string,
-  hash: Hash,
-  start: number,
-  end: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  if (end <= start) return;
-  if (signal?.aborted) throw new AbortError();
-  const handle = await fs.open(file, 'r');
-  try {
-    const last = Number.isFinite(end) ? end : (await handle.stat()).size;
-    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(HASH_READ_BYTES, last - start)));
-    let position = start;
-    while (position < last) {
-      if (signal?.aborted) throw new AbortError();
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, last - position), position);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
-  } finally {
-    await handle.close();
-  }
-}

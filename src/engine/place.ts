@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileSize, setAside } from './fsutil.js';
-import { hashRange } from './part-file.js';
+import { fileSize, hashRange, setAside } from '../fsutil.js';
 
 async function removeIfExists(file: string): Promise<void> {
   try {
