@@ -1,8 +1,9 @@
 /**
- * The gallery in a real browser: Debian's headless Chromium driven by playwright-core (`.ci/run` installs it).
+ * The gallery in a real browser: a headless Chromium driven by playwright-core: the system's when it has one,
+ * else the one the `@sparticuz/chromium` devDependency carries (test/helpers/chromium.ts).
  * Set RUNWAY_BACKUP_SCREENSHOT=1 to rewrite docs/gallery.png, the README's screenshot, from the demo's backup.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,24 +14,8 @@ import { writeGallery } from '../src/gallery/write.js';
 import { backup } from '../src/run/backup.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { Manifest, type ManifestData } from '../src/store/manifest.js';
+import { CHROMIUM_ARGS, chooseChromium } from './helpers/chromium.js';
 import { tempDir } from './helpers/tmp.js';
-
-const CANDIDATES = [
-  process.env.CHROMIUM_PATH,
-  '/usr/bin/chromium-headless-shell',
-  '/usr/lib/chromium/chromium-headless-shell',
-  '/usr/bin/chromium',
-];
-
-function chromiumPath(): string {
-  const found = CANDIDATES.find((c): c is string => Boolean(c) && existsSync(c as string));
-  if (!found) {
-    throw new Error(
-      'No Chromium: `apt-get update && apt-get install -y chromium-headless-shell` (or set CHROMIUM_PATH)',
-    );
-  }
-  return found;
-}
 
 let browser: Browser;
 let demoOut: string;
@@ -61,17 +46,8 @@ const cardTypes = (page: Page) =>
   page.locator('.card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-type')));
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const { executablePath } = await chooseChromium();
+  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   // The demo's account, without its pacing: the same assets the README's screenshot shows.
   // Not tempDir(): that one is removed after each test, and this backup serves them all.
   demoOut = await fs.mkdtemp(path.join(os.tmpdir(), 'rb-gallery-'));
