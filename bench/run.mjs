@@ -77,7 +77,8 @@ if (!Number.isInteger(rounds) || rounds < 1 || !(scale > 0) || unknown.length > 
 }
 const complete = ALL_SCENARIOS.every((s) => chosen.includes(s)) && flags.tools === undefined;
 
-// Run the CLI the way its bin runs: with the node flags of its shebang line (`#!/usr/bin/env -S node ...`).
+// Run the CLI the way its bin runs: with the node flags of its shebang line, if any (today none: the bin starts
+// with `#!/usr/bin/env node` and sets its V8 flags itself, src/node-flags.ts).
 const nodeFlags = (await fs.readFile(cli, 'utf8'))
   .split('\n', 1)[0]
   .split(/\s+/)

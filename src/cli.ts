@@ -1,10 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=10 --expose-gc
-// The small young generation suits a streaming tool whose garbage is short-lived chunk buffers: peak memory of
-// a large backup drops by about 12 MiB at no measurable cost in speed. A slowly growing old generation
-// (--heap-growing-percent=10) keeps 2,489 small files at 90-94 MiB instead of ~125. --optimize-for-size, used
-// before it, kept memory as low but cost a third more CPU per byte: 8 x 256 MiB on loopback took 1.39x the time
-// (7 interleaved pairs), and the far CDN run 1.1x the CPU (bench/RESULTS.md, README "Speed"). --expose-gc: one
-// collection between a backup and its gallery (src/commands/backup.ts).
+#!/usr/bin/env node
+// The V8 settings (small young generation, slow old-generation growth, gc) come from node-flags.ts, imported
+// first: a plain shebang starts everywhere, `env -S` does not (BusyBox, coreutils before 8.30).
+import './node-flags.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RunwayBackupError, UsageError, withoutToken } from './errors.js';
