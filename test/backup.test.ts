@@ -108,9 +108,13 @@ describe('backup()', () => {
       cdnRateLimit: { every: 30, burst: 3, retryAfterSeconds: 0 },
     });
     const out = await tempDir();
+    // At most two injected faults per file plus the 429 bursts: a budget of 10 attempts is never spent by them
+    // alone. The idle timeout is well above any pause a loaded machine makes (500 ms once timed out a healthy
+    // response under the full suite and failed the file by chance) and well below the 5 s stall it must catch.
     const summary = await runBackup(s, out, {
       concurrency: 6,
-      timeoutMs: 500,
+      timeoutMs: 1500,
+      retries: 10,
     });
     expect(summary.filesFailed).toBe(0);
     expect(s.stats.faultsInjected).toBeGreaterThan(5);
