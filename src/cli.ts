@@ -4,6 +4,8 @@
 import './node-flags.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { didYouMean } from './commands/args.js';
+import { installLastResort } from './commands/last-resort.js';
 import { RunwayBackupError, UsageError, withoutToken } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -74,8 +76,13 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${version()}\n`);
       return EXIT.ok;
     default:
-      throw new UsageError(`Unknown command "${command.slice(0, 40)}"; try --help`);
+      throw new UsageError(unknownCommand(command));
   }
+}
+
+function unknownCommand(command: string): string {
+  const guess = didYouMean(command, [...COMMANDS]);
+  return `Unknown command "${command.slice(0, 40)}"${guess ? `; did you mean "${guess}"?` : ''}; try --help`;
 }
 
 /** One line for any error: the message of our own errors, a generic line (no stack) for anything else. */
@@ -86,6 +93,7 @@ function errorLine(error: unknown): string {
 }
 
 async function main(): Promise<void> {
+  installLastResort(process.env.USEAPI_TOKEN, Boolean(process.env.RUNWAY_BACKUP_DEBUG));
   // `runway-backup list | head` closes stdout early: that is the reader's choice, not an error. Any other write
   // error (a full disk behind `> file`, /dev/full) means the output is lost: say so and fail.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

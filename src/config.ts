@@ -38,6 +38,18 @@ export function isEmail(value: unknown): boolean {
 
 type FieldCheck = (value: unknown) => string | undefined;
 
+/**
+ * `"video"`, `"Video"`, `"video,image"` or `["video", "Image"]`: the media types as a list in lower case, or
+ * undefined when it is none of those shapes.
+ */
+function mediaTypeList(value: unknown): MediaType[] | undefined {
+  const items = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
+  if (items === undefined || items.length === 0 || !items.every((v) => typeof v === 'string'))
+    return undefined;
+  const list = (items as string[]).map((v) => v.trim().toLowerCase());
+  return list.every(isMediaType) ? [...new Set(list)] : undefined;
+}
+
 const isStringList = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((v) => typeof v === 'string' && v.trim() !== '');
 
@@ -51,10 +63,7 @@ const integerIn =
 const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   out: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a folder path'),
   accounts: (v) => (isStringList(v) && v.every(isEmail) ? undefined : 'a list of account emails'),
-  mediaTypes: (v) =>
-    Array.isArray(v) && v.length > 0 && v.every(isMediaType)
-      ? undefined
-      : `a list of ${MEDIA_TYPES.join(', ')}`,
+  mediaTypes: (v) => (mediaTypeList(v) ? undefined : `${MEDIA_TYPES.join(', ')}, or a list of them`),
   concurrency: (v) => (v === 'auto' ? undefined : integerIn(1, 32)(v) && '"auto" or an integer from 1 to 32'),
   previews: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   metadata: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
@@ -64,6 +73,96 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   taskHistory: (v) =>
     v === 'auto' || v === 'always' || v === 'never' ? undefined : '"auto", "always" or "never"',
 };
+
+/** Line and column (both from 1) of a character offset in `text`. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/**
+ * Where JSON.parse gave up, as a character offset: V8 names it for some errors ("at position 42") and not for
+ * others ("Unexpected token 'x', ... is not valid JSON"), so a small scanner finds the first character that cannot
+ * continue a JSON text. Used only to report the error, never to parse.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string) => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
+  };
+  const string = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      i += text[i] === '\\' ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    space();
+    const ch = text[i];
+    if (ch === '{' || ch === '[') {
+      const close = ch === '{' ? '}' : ']';
+      i++;
+      space();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (ch === '{') {
+          space();
+          if (text[i] !== '"') fail();
+          string();
+          space();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        space();
+        if (text[i] !== ',' && text[i] !== close) fail();
+        i++;
+        if (text[i - 1] === close) return;
+      }
+    }
+    const word = ch === 't' ? 'true' : ch === 'f' ? 'false' : ch === 'n' ? 'null' : undefined;
+    if (ch === '"') string();
+    else if (word !== undefined) literal(word);
+    else {
+      const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+      if (!number) fail();
+      i += (number as RegExpExecArray)[0].length;
+    }
+  };
+  try {
+    value();
+    space();
+    return Math.min(i, text.length);
+  } catch (offset) {
+    return Math.min(offset as number, text.length);
+  }
+}
+
+/** Where and at what JSON.parse gave up, as one line, without V8's quote of the text (which may span lines). */
+function jsonProblem(text: string): string {
+  const offset = jsonErrorOffset(text);
+  const ch = text[offset];
+  const what =
+    ch === undefined ? 'end of file' : ch === '\n' || ch === '\r' ? 'end of line' : JSON.stringify(ch);
+  const { line, column } = lineAndColumn(text, offset);
+  return `unexpected ${what} at line ${line}, column ${column}`;
+}
 
 /**
  * Reads and validates a config file. Keys starting with `//` are comments. Unknown keys are errors, so that a
@@ -83,12 +182,9 @@ export async function loadConfigFile(file: string): Promise<FileConfig> {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(
-      `Config file ${file} is not valid JSON: ${(error as Error).message.split('\n')[0]}`,
-      {
-        cause: error,
-      },
-    );
+    throw new ConfigError(`Config file ${file} is not valid JSON: ${jsonProblem(text)}`, {
+      cause: error,
+    });
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError(`Config file ${file} must hold a JSON object`);
@@ -105,7 +201,7 @@ export async function loadConfigFile(file: string): Promise<FileConfig> {
     }
     const problem = FIELDS[key as keyof FileConfig](value);
     if (problem) throw new ConfigError(`Config file ${file}: \`${key}\` must be ${problem}`);
-    config[key] = value;
+    config[key] = key === 'mediaTypes' ? mediaTypeList(value) : value;
   }
   if (typeof config.out === 'string') {
     config.out = path.resolve(path.dirname(path.resolve(file)), expandHome(config.out));

@@ -7,6 +7,8 @@ export const EXIT = {
   usage: 2,
   apiRefused: 3,
   apiUnavailable: 4,
+  /** An error no code path expected (a bug), caught by the last-resort handler: one line, no stack. */
+  internal: 70,
   interrupted: 130,
 } as const;
 

@@ -42,7 +42,11 @@ describe('config file', () => {
     ['an unknown field', '{"mediatypes": ["video"]}', /unknown field "mediatypes"/],
     ['a token', '{"token": "abc"}', /do not put the token in a file; set USEAPI_TOKEN/],
     ['a bad type', '{"concurrency": "4"}', /`concurrency` must be "auto" or an integer from 1 to 32/],
-    ['a bad media type', '{"mediaTypes": ["gif"]}', /`mediaTypes` must be a list of video, image, audio/],
+    [
+      'a bad media type',
+      '{"mediaTypes": ["gif"]}',
+      /`mediaTypes` must be video, image, audio, or a list of them/,
+    ],
     ['an empty media list', '{"mediaTypes": []}', /`mediaTypes`/],
     ['a bad flag', '{"previews": "yes"}', /`previews` must be true or false/],
     ['a bad URL', '{"baseUrl": "ftp://x"}', /`baseUrl` must be an http\(s\) URL/],
@@ -128,5 +132,62 @@ describe('config file', () => {
     expect((await resolveSettings({ config: file }, env)).timeoutMs).toBe(12_000);
     expect((await resolveSettings({ config: file, timeout: 5 }, env)).timeoutMs).toBe(5_000);
     expect((await resolveSettings({}, env)).timeoutMs).toBe(30_000);
+  });
+});
+
+describe('config file: small stumbles (issue 17, item 14)', () => {
+  it('a JSON error names the line and column, not a character offset, and does not quote the file', async () => {
+    const cases: [string, string][] = [
+      ['{\n  "out": "x",\n  "previews": tru\n}', 'unexpected end of line at line 3, column 18'],
+      ['{\n  "out": "x"\n  "previews": true\n}', 'unexpected "\\"" at line 3, column 3'],
+      ['{\n  "out": "x",\n}', 'unexpected "}" at line 3, column 1'],
+      ['{"out": "x"', 'unexpected end of file at line 1, column 12'],
+    ];
+    for (const [text, where] of cases) {
+      const error = await loadConfigFile(await configWith(text)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message, text).toContain(where);
+      expect(message).not.toMatch(/position \d+/);
+      expect(message).not.toContain('\n');
+      expect(message).not.toContain('"previews"');
+    }
+  });
+
+  it('media types: one string is a list of one, a comma list works, and case does not matter', async () => {
+    for (const [value, want] of [
+      ['"video"', ['video']],
+      ['"Video"', ['video']],
+      ['"video,Image"', ['video', 'image']],
+      ['["AUDIO", "video"]', ['audio', 'video']],
+    ] as const) {
+      const config = await loadConfigFile(await configWith(`{"mediaTypes": ${value}}`));
+      expect(config.mediaTypes, value).toEqual(want);
+    }
+    await expect(loadConfigFile(await configWith('{"mediaTypes": "gif"}'))).rejects.toThrow(/`mediaTypes`/);
+    await expect(loadConfigFile(await configWith('{"mediaTypes": ""}'))).rejects.toThrow(/`mediaTypes`/);
+  });
+});
+
+describe('flags and commands: small stumbles (issue 17, item 14)', () => {
+  it('--media-type is case-insensitive', async () => {
+    const { parseMediaTypes } = await import('../src/commands/args.js');
+    expect(parseMediaTypes(['Video,IMAGE'])).toEqual(['video', 'image']);
+    expect(() => parseMediaTypes(['gif'])).toThrow(/--media-type/);
+  });
+
+  it('a mistyped command or flag gets a "did you mean"', async () => {
+    const { didYouMean, parseFlags } = await import('../src/commands/args.js');
+    const commands = ['backup', 'list', 'verify', 'gallery', 'status', 'demo', 'simulate'];
+    expect(didYouMean('bakup', commands)).toBe('backup');
+    expect(didYouMean('veirfy', commands)).toBe('verify');
+    expect(didYouMean('stats', commands)).toBe('status');
+    expect(didYouMean('frobnicate', commands)).toBeUndefined();
+    expect(() => parseFlags(['--concurency', '4'], { concurrency: { type: 'string' } })).toThrow(
+      /Unknown option '--concurency'; did you mean --concurrency\?/,
+    );
+    expect(() => parseFlags(['--frobnicate'], { concurrency: { type: 'string' } })).toThrow(
+      /^Unknown option '--frobnicate'; try --help$/,
+    );
   });
 });

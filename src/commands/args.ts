@@ -25,7 +25,14 @@ export function parseFlags<T extends Options>(
       option && /argument missing|argument is ambiguous/.test(first)
         ? `Option '${option}' needs a value (write ${option}=VALUE if it starts with a dash)`
         : first.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
-    throw new UsageError(`${message}; try --help`);
+    const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+    const guess = unknown
+      ? didYouMean(
+          unknown.split('=')[0] as string,
+          Object.keys(options).map((o) => `--${o}`),
+        )
+      : undefined;
+    throw new UsageError(`${message}${guess ? `; did you mean ${guess}?` : ''}; try --help`);
   }
 }
 
@@ -56,10 +63,45 @@ export function parseInteger(
   return Number(value);
 }
 
-/** `--media-type video,image` and repeated `--media-type` flags, validated. */
+/**
+ * The closest of `known` to a mistyped `word` (edit distance at most 2, or a third of its length for long words),
+ * for "did you mean": `bakup` -> `backup`, `--concurency` -> `--concurrency`. Undefined when nothing is close.
+ */
+export function didYouMean(word: string, known: readonly string[]): string | undefined {
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(word.toLowerCase(), name.toLowerCase());
+    if (distance <= limit && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (rows[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const row = rows[i] as number[];
+    const up = rows[i - 1] as number[];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, ((rows[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row[j] = d;
+    }
+  }
+  return (rows[a.length] as number[])[b.length] as number;
+}
+
+/** `--media-type video,image` and repeated `--media-type` flags, validated; case does not matter (`Video`). */
 export function parseMediaTypes(values: string[] | string | undefined): MediaType[] | undefined {
   if (values === undefined) return undefined;
-  const list = (Array.isArray(values) ? values : [values]).flatMap((v) => v.split(',')).map((v) => v.trim());
+  const list = (Array.isArray(values) ? values : [values])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim().toLowerCase());
   const bad = list.find((v) => !isMediaType(v));
   if (bad !== undefined || list.length === 0) {
     throw new UsageError(
