@@ -1,14 +1,12 @@
 // src/api/: the useapi.net client. One request at a time: auth, timeouts, retries, the shared 429 gate, typed
 // errors and the parsing of what comes back. Imports nothing of the tool above it (no walks, no disk, no run).
-import http from 'node:http';
-import https from 'node:https';
-import got, { type Got, RequestError, type Response } from 'got';
-import { AbortError, ApiError, MalformedResponseError, NetworkError, UsageError } from '../errors.js';
-import { parseRetryAfter, RateGate, type RetryInfo, withRetries } from '../retry.js';
+import { MalformedResponseError, UsageError } from '../errors.js';
+import { RateGate, type RetryInfo } from '../retry.js';
 import type { Asset, MediaType } from '../types.js';
 import { isMediaType, MEDIA_TYPES } from '../types.js';
 import { parseAsset, type SkippedItem } from './parse.js';
 import { isTaskStatus, parseTask, TASK_STATUSES, type Task, type TaskStatus } from './parse-task.js';
+import { ApiRequester } from './request.js';
 
 export const DEFAULT_BASE_URL = 'https://api.useapi.net';
 export const MAX_OFFSET = 1000;
@@ -186,48 +184,6 @@ export function validateTaskParams(params: ListTasksParams): void {
   validateEmail(email);
 }
 
-/** Makes a one-line, bounded excerpt of an API message; the API echoes input, never trust its length. */
-function oneLine(text: string, max = 300): string {
-  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max)}…` : line;
-}
-
-function apiMessage(body: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (parsed && typeof parsed === 'object' && 'error' in parsed) {
-      const error = (parsed as { error: unknown }).error;
-      if (typeof error === 'string') return oneLine(error);
-      if (error !== undefined) return oneLine(JSON.stringify(error));
-    }
-  } catch {
-    // Not JSON: the caller falls back to the status text.
-  }
-  return undefined;
-}
-
-const STATUS_HINTS: Record<number, string> = {
-  401: 'the API refused the token (401 Unauthorized); check USEAPI_TOKEN',
-  402: 'the useapi.net subscription has expired (402 Payment Required)',
-  403: 'the API refused access (403 Forbidden)',
-  404: 'not found (404)',
-  596: 'the Runway account is in an error state (596); check it on useapi.net',
-};
-
-function isHtml(response: Response<string>): boolean {
-  const type = String(response.headers['content-type'] ?? '');
-  return type.includes('text/html') || /^\s*<(!doctype|html)/i.test(response.body);
-}
-
-class RetryableFailure extends Error {
-  constructor(
-    readonly failure: Error,
-    readonly retryAfterMs?: number,
-  ) {
-    super(failure.message);
-  }
-}
-
 /** Creates a client for useapi.net's RunwayML assets endpoints. Validates the token and base URL at once. */
 export function createClient(options: ClientOptions): AssetsClient {
   const token = validateToken(options.token);
@@ -240,127 +196,39 @@ export function createClient(options: ClientOptions): AssetsClient {
     gate = new RateGate(),
     onRetry,
   } = options;
-  const host = base.host;
-  const agent = {
-    http: new http.Agent({ keepAlive: true, maxSockets: 8 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 8 }),
-  };
-  const api: Got = got.extend({
-    prefixUrl: base.toString(),
-    headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'runway-backup' },
-    responseType: 'text',
-    throwHttpErrors: false,
-    retry: { limit: 0 },
-    followRedirect: false,
-    agent,
-    timeout: { connect: Math.min(timeoutMs, 15_000), response: timeoutMs, socket: timeoutMs },
+  const requester = new ApiRequester({
+    base,
+    token,
+    timeoutMs,
+    retries,
+    maxRetryAfterMs,
+    backoffBaseMs,
+    gate,
+    onRetry,
   });
-  let requestCount = 0;
-
-  // One attempt: answers the parsed JSON, or throws RetryableFailure / a final error.
-  async function attempt(
-    path: string,
-    searchParams: URLSearchParams,
-    signal?: AbortSignal,
-  ): Promise<unknown> {
-    await gate.wait(signal);
-    requestCount++;
-    let response: Response<string>;
-    try {
-      response = await api.get(path, { searchParams, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      if (signal?.aborted) throw new AbortError();
-      const code = error instanceof RequestError ? error.code : undefined;
-      throw new RetryableFailure(
-        new NetworkError(`Could not reach ${host}: ${code ?? (error as Error).message}`, { cause: error }),
-      );
-    }
-    const { statusCode } = response;
-    if (statusCode === 429) {
-      const wait = parseRetryAfter(response.headers['retry-after']);
-      const capped = wait === undefined ? undefined : Math.min(wait, maxRetryAfterMs);
-      if (capped !== undefined) gate.pause(capped);
-      throw new RetryableFailure(
-        new ApiError(429, `${host} kept rate-limiting the requests (429 Too Many Requests)`),
-        capped,
-      );
-    }
-    if (statusCode >= 500 && statusCode !== 596) {
-      throw new RetryableFailure(new ApiError(statusCode, `${host} answered ${statusCode} (server error)`));
-    }
-    if (statusCode < 200 || statusCode >= 300) {
-      const message = apiMessage(response.body);
-      const hint = STATUS_HINTS[statusCode] ?? `the API answered ${statusCode}`;
-      const text =
-        statusCode === 400 ? `the API rejected the request (400): ${message ?? 'Bad Request'}` : hint;
-      throw new ApiError(statusCode, message && statusCode !== 400 ? `${text}: ${message}` : text);
-    }
-    if (isHtml(response)) {
-      throw new RetryableFailure(
-        new MalformedResponseError(`${host} answered an HTML page instead of JSON (HTTP ${statusCode})`),
-      );
-    }
-    try {
-      return JSON.parse(response.body) as unknown;
-    } catch (error) {
-      throw new RetryableFailure(
-        new MalformedResponseError(`${host} answered something that is not JSON (HTTP ${statusCode})`, {
-          cause: error,
-        }),
-      );
-    }
-  }
-
-  async function request(
-    path: string,
-    searchParams: URLSearchParams,
-    signal?: AbortSignal,
-  ): Promise<unknown> {
-    // The same pacer as the file transfers: one way to count, wait for and report retries.
-    return withRetries(
-      () => attempt(path, searchParams, signal),
-      (error) =>
-        error instanceof RetryableFailure
-          ? { retry: true, error: error.failure, retryAfterMs: error.retryAfterMs }
-          : { retry: false, error },
-      { retries, backoffBaseMs, signal, onRetry },
-    );
-  }
+  const { host } = requester;
 
   return {
     gate,
     get requestCount() {
-      return requestCount;
+      return requester.requestCount;
     },
     close() {
-      agent.http.destroy();
-      agent.https.destroy();
+      requester.close();
     },
     async listPage(params) {
       validateListParams(params);
       const search = new URLSearchParams({ offset: String(params.offset), limit: String(params.limit) });
       if (params.email !== undefined) search.set('email', params.email);
       if (params.mediaType !== undefined) search.set('mediaType', params.mediaType);
-      const body = await request('v1/runwayml/assets/', search, params.signal);
-      if (!Array.isArray(body)) {
-        throw new MalformedResponseError(`${host} answered JSON that is not a list of assets`);
-      }
-      const page: ListPage = { assets: [], rawCount: body.length, rawIds: [], skipped: [] };
-      body.forEach((item, index) => {
-        const parsed = parseAsset(item, index);
-        if (parsed.ok) page.assets.push(parsed.asset);
-        else page.skipped.push(parsed.skipped);
-        page.rawIds.push(parsed.ok ? parsed.asset.assetId : parsed.skipped.assetId);
-      });
-      return page;
+      return assetPage(await requester.get('v1/runwayml/assets/', search, params.signal), host);
     },
     async getAsset(assetId, params = {}) {
       if (typeof assetId !== 'string' || assetId.trim() === '') {
         throw new UsageError('Expected `assetId` to be a non-empty string');
       }
-      const search = new URLSearchParams();
-      if (params.email !== undefined) search.set('email', params.email);
-      const body = await request(`v1/runwayml/assets/${encodeURIComponent(assetId)}`, search, params.signal);
+      const path = `v1/runwayml/assets/${encodeURIComponent(assetId)}`;
+      const body = await requester.get(path, emailSearch(params.email), params.signal);
       const parsed = parseAsset(body, 0);
       if (!parsed.ok) {
         throw new MalformedResponseError(`${host} answered an unusable asset: ${parsed.skipped.reason}`);
@@ -372,27 +240,15 @@ export function createClient(options: ClientOptions): AssetsClient {
       const search = new URLSearchParams({ offset: String(params.offset), limit: String(params.limit) });
       if (params.statuses !== undefined) search.set('statuses', [...new Set(params.statuses)].join(','));
       if (params.email !== undefined) search.set('email', params.email);
-      const body = await request('v1/runwayml/tasks/', search, params.signal);
-      if (!Array.isArray(body)) {
-        throw new MalformedResponseError(`${host} answered JSON that is not a list of tasks`);
-      }
-      const page: TaskPage = { tasks: [], rawCount: body.length, rawIds: [], skipped: [] };
-      body.forEach((item, index) => {
-        const parsed = parseTask(item, index);
-        if (parsed.ok) page.tasks.push(parsed.task);
-        else page.skipped.push(parsed.skipped);
-        page.rawIds.push(parsed.ok ? parsed.task.taskId : undefined);
-      });
-      return page;
+      return taskPage(await requester.get('v1/runwayml/tasks/', search, params.signal), host);
     },
     async getTask(taskId, params = {}) {
       if (typeof taskId !== 'string' || taskId.trim() === '') {
         throw new UsageError('Expected `taskId` to be a non-empty string');
       }
       validateEmail(params.email);
-      const search = new URLSearchParams();
-      if (params.email !== undefined) search.set('email', params.email);
-      const body = await request(`v1/runwayml/tasks/${encodeURIComponent(taskId)}`, search, params.signal);
+      const path = `v1/runwayml/tasks/${encodeURIComponent(taskId)}`;
+      const body = await requester.get(path, emailSearch(params.email), params.signal);
       const parsed = parseTask(body, 0);
       if (!parsed.ok) {
         throw new MalformedResponseError(`${host} answered an unusable task: ${parsed.skipped.reason}`);
@@ -400,4 +256,41 @@ export function createClient(options: ClientOptions): AssetsClient {
       return parsed.task;
     },
   };
+}
+
+/** The query of a single-item lookup: the account's email, when given. */
+function emailSearch(email: string | undefined): URLSearchParams {
+  const search = new URLSearchParams();
+  if (email !== undefined) search.set('email', email);
+  return search;
+}
+
+/** A page of the assets listing from its JSON: every item parsed, the unusable ones kept aside with the reason. */
+function assetPage(body: unknown, host: string): ListPage {
+  if (!Array.isArray(body)) {
+    throw new MalformedResponseError(`${host} answered JSON that is not a list of assets`);
+  }
+  const page: ListPage = { assets: [], rawCount: body.length, rawIds: [], skipped: [] };
+  body.forEach((item, index) => {
+    const parsed = parseAsset(item, index);
+    if (parsed.ok) page.assets.push(parsed.asset);
+    else page.skipped.push(parsed.skipped);
+    page.rawIds.push(parsed.ok ? parsed.asset.assetId : parsed.skipped.assetId);
+  });
+  return page;
+}
+
+/** A page of the task history from its JSON: every task parsed, the unusable ones kept aside with the reason. */
+function taskPage(body: unknown, host: string): TaskPage {
+  if (!Array.isArray(body)) {
+    throw new MalformedResponseError(`${host} answered JSON that is not a list of tasks`);
+  }
+  const page: TaskPage = { tasks: [], rawCount: body.length, rawIds: [], skipped: [] };
+  body.forEach((item, index) => {
+    const parsed = parseTask(item, index);
+    if (parsed.ok) page.tasks.push(parsed.task);
+    else page.skipped.push(parsed.skipped);
+    page.rawIds.push(parsed.ok ? parsed.task.taskId : undefined);
+  });
+  return page;
 }

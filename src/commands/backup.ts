@@ -2,9 +2,10 @@ import { checkClientOptions } from '../api/client.js';
 import { EXIT } from '../exit-codes.js';
 import { refreshGallery } from '../gallery/refresh.js';
 import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
-import { createProgress, retryNotice } from '../report/progress.js';
+import { createProgress, type ProgressReporter, retryNotice } from '../report/progress.js';
 import { type RunRecorder, startRunRecord } from '../report/run-record.js';
-import { type BackupEvent, type BackupSummary, backup } from '../run/backup.js';
+import { type BackupEvent, type BackupSummary, backup, type FileJob } from '../run/backup.js';
+import type { ListingEvent } from '../source/paginate.js';
 import { parseTaskHistoryMode } from '../source/sources.js';
 import { checkOutFolder } from '../store/out-folder.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
@@ -96,82 +97,9 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const stderr = process.stderr;
   const tty = Boolean(stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
   const progress = await createProgress({ stream: stderr, tty, quiet: output.quiet || output.dryRun });
-  // A dry run draws no progress, but its warnings (capped windows, Ctrl-C) still belong on stderr.
-  const say = (line: string): void => {
-    if (output.quiet) return;
-    if (output.dryRun) stderr.write(`${line}\n`);
-    else progress.log(line);
-  };
-  // What may leave a backup incomplete is said even with --quiet.
-  const warn = (line: string): void => {
-    if (output.dryRun || output.quiet) stderr.write(`${line}\n`);
-    else progress.log(line);
-  };
-  // Said when the first page of the listing has come back: a run that fails before (bad options, an API that
-  // refuses) ends with its one error line and nothing else.
-  let tasksAnnounced = false;
-  let announced = !(output.announce ?? true);
+  const notices = new RunNotices(settings, output, progress, stderr);
   const controller = new AbortController();
-  const removeHandlers = onInterrupt(controller, say);
-  const planned: PlannedFile[] = [];
-  // Collected here from the listing events, so the CLI says it whatever the library's summary carries.
-  const onEvent = (event: BackupEvent): void => {
-    progress.onEvent(event);
-    if (!announced && event.type === 'listing') {
-      announced = true;
-      say(
-        `${output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${settings.out}; listing the account`,
-      );
-    }
-    // A real run plans files too (it counts them); only a dry run lists them.
-    if (event.type === 'file-planned' && output.dryRun) {
-      if (output.json) planned.push({ path: event.file.path, bytes: event.file.expectedBytes });
-      else {
-        process.stdout.write(
-          `${event.file.path}${event.file.expectedBytes ? `\t${event.file.expectedBytes}` : ''}\n`,
-        );
-      }
-    }
-    if (event.type === 'file-done' && event.movedAside) {
-      say(
-        `kept a different file that stood at ${printable(event.file.path)} as ${printable(event.movedAside)}`,
-      );
-    }
-    if (event.type === 'file-damaged') {
-      warn(
-        `damaged since it was backed up (wrong size): ${printable(event.file.path)}; kept as ${printable(event.movedTo)}, fetching it again`,
-      );
-    }
-    if (event.type === 'retry' && event.file === undefined) {
-      const line = retryNotice(event, settings.retries);
-      if (line) say(line);
-    }
-    if (event.type === 'listing' && event.event.type === 'capped') {
-      const e = event.event;
-      if (e.splitting) {
-        say(`the API lists at most 1,050 assets at once; ${e.seen} seen, walking each media type separately`);
-      } else {
-        warn(
-          `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,
-        );
-      }
-    }
-    if (event.type === 'tasks-page' && !tasksAnnounced) {
-      tasksAnnounced = true;
-      say(
-        'walking the task history (its newest 2,000 generations) for assets the capped windows could not list',
-      );
-    }
-    if (event.type === 'listing' && event.event.type === 'incomplete') {
-      const e = event.event;
-      warn(
-        `warning: the listing of the ${e.window} window was cut short after ${plural(e.requests, 'request')} (${e.seen} assets seen): more assets may exist`,
-      );
-    }
-    if (event.type === 'listing' && event.event.type === 'skipped') {
-      say(`skipped an unusable listing item (${event.event.item.reason})`);
-    }
-  };
+  const removeHandlers = onInterrupt(controller, notices.say);
   // The record `status` reads: written once this run holds the folder's lock, so a run refused because another
   // holds it leaves that run's record alone. Not for dry runs. A record that cannot be written does not stop a backup.
   let recorder: RunRecorder | undefined;
@@ -194,7 +122,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       timeoutMs: settings.timeoutMs,
       taskHistory: settings.taskHistory,
       signal: controller.signal,
-      onEvent,
+      onEvent: notices.onEvent,
       onLocked,
     });
   } catch (error) {
@@ -205,20 +133,140 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
     removeHandlers();
   }
   await recorder?.finish(summary).catch(() => {});
+  await reportOutcome(summary, settings.out, output, notices.planned);
+  return exitCode(summary);
+}
+
+/**
+ * What the CLI says while a backup runs, from its events, above the bars or between the lines: where it goes,
+ * retries of the API, capped and cut-short windows, files kept aside; and a dry run's list of planned files.
+ */
+class RunNotices {
+  /** A dry run's files, for `--json`. */
+  readonly planned: PlannedFile[] = [];
+  readonly #settings: BackupSettings;
+  readonly #output: OutputOptions;
+  readonly #progress: ProgressReporter;
+  readonly #stderr: NodeJS.WriteStream;
+  // Said when the first page of the listing has come back: a run that fails before (bad options, an API that
+  // refuses) ends with its one error line and nothing else.
+  #tasksAnnounced = false;
+  #announced: boolean;
+
+  constructor(
+    settings: BackupSettings,
+    output: OutputOptions,
+    progress: ProgressReporter,
+    stderr: NodeJS.WriteStream,
+  ) {
+    this.#settings = settings;
+    this.#output = output;
+    this.#progress = progress;
+    this.#stderr = stderr;
+    this.#announced = !(output.announce ?? true);
+  }
+
+  // A dry run draws no progress, but its warnings (capped windows, Ctrl-C) still belong on stderr.
+  readonly say = (line: string): void => {
+    if (this.#output.quiet) return;
+    if (this.#output.dryRun) this.#stderr.write(`${line}\n`);
+    else this.#progress.log(line);
+  };
+
+  // What may leave a backup incomplete is said even with --quiet.
+  readonly warn = (line: string): void => {
+    if (this.#output.dryRun || this.#output.quiet) this.#stderr.write(`${line}\n`);
+    else this.#progress.log(line);
+  };
+
+  // Collected here from the listing events, so the CLI says it whatever the library's summary carries.
+  readonly onEvent = (event: BackupEvent): void => {
+    const { say, warn } = this;
+    this.#progress.onEvent(event);
+    if (!this.#announced && event.type === 'listing') {
+      this.#announced = true;
+      say(
+        `${this.#output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${this.#settings.out}; listing the account`,
+      );
+    }
+    // A real run plans files too (it counts them); only a dry run lists them.
+    if (event.type === 'file-planned' && this.#output.dryRun) this.#plan(event.file);
+    if (event.type === 'file-done' && event.movedAside) {
+      say(
+        `kept a different file that stood at ${printable(event.file.path)} as ${printable(event.movedAside)}`,
+      );
+    }
+    if (event.type === 'file-damaged') {
+      warn(
+        `damaged since it was backed up (wrong size): ${printable(event.file.path)}; kept as ${printable(event.movedTo)}, fetching it again`,
+      );
+    }
+    if (event.type === 'retry' && event.file === undefined) {
+      const line = retryNotice(event, this.#settings.retries);
+      if (line) say(line);
+    }
+    if (event.type === 'listing') this.#listing(event.event);
+    if (event.type === 'tasks-page' && !this.#tasksAnnounced) {
+      this.#tasksAnnounced = true;
+      say(
+        'walking the task history (its newest 2,000 generations) for assets the capped windows could not list',
+      );
+    }
+  };
+
+  #plan(file: FileJob): void {
+    if (this.#output.json) this.planned.push({ path: file.path, bytes: file.expectedBytes });
+    else {
+      process.stdout.write(`${file.path}${file.expectedBytes ? `\t${file.expectedBytes}` : ''}\n`);
+    }
+  }
+
+  #listing(e: ListingEvent): void {
+    if (e.type === 'capped') {
+      if (e.splitting) {
+        this.say(
+          `the API lists at most 1,050 assets at once; ${e.seen} seen, walking each media type separately`,
+        );
+      } else {
+        this.warn(
+          `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,
+        );
+      }
+    }
+    if (e.type === 'incomplete') {
+      this.warn(
+        `warning: the listing of the ${e.window} window was cut short after ${plural(e.requests, 'request')} (${e.seen} assets seen): more assets may exist`,
+      );
+    }
+    if (e.type === 'skipped') this.say(`skipped an unusable listing item (${e.item.reason})`);
+  }
+}
+
+/** After the run: the `--json` object on stdout, the summary on stderr, and the gallery refreshed. */
+async function reportOutcome(
+  summary: BackupSummary,
+  out: string,
+  output: OutputOptions,
+  planned: PlannedFile[],
+): Promise<void> {
+  const stderr = process.stderr;
   if (output.json) {
     const json = { ...summary, ...(output.dryRun ? { planned } : {}) };
     process.stdout.write(`${JSON.stringify(json)}\n`);
   }
-  if (!output.quiet) stderr.write(`${describeSummary(summary, settings.out)}\n`);
+  if (!output.quiet) stderr.write(`${describeSummary(summary, out)}\n`);
   if (!output.dryRun && output.gallery !== false) {
     // The run's garbage (its manifest, thousands of finished transfers) is collected before the gallery builds its
     // page, which then reuses that memory instead of growing the heap: the end of a 1,300-asset backup was its
     // memory peak, 98-99 MiB, and is 91-93 with this (3 runs each). One full collection (8 ms in an idle process).
     // `gc` exists when Node runs with --expose-gc, as the CLI's shebang asks; without it this is skipped.
     (globalThis as { gc?: () => void }).gc?.();
-    const note = await refreshGallery(settings.out, summary.filesDownloaded > 0);
+    const note = await refreshGallery(out, summary.filesDownloaded > 0);
     if (note && !output.quiet) stderr.write(`${note}\n`);
   }
+}
+
+function exitCode(summary: BackupSummary): number {
   if (summary.interrupted) return EXIT.interrupted;
   // A listing cut short may have left assets out: not "everything done".
   // An account the API refused was not backed up at all: exit as the API refused, though the others were.

@@ -5,6 +5,7 @@ import { formatBytes, plural, printable, truncate } from '../report/format.js';
 import { retryNotice } from '../report/progress.js';
 import { iterateAccount, parseTaskHistoryMode, type SourceEvent } from '../source/sources.js';
 import { idSuffix } from '../store/layout.js';
+import type { Asset } from '../types.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
@@ -63,22 +64,7 @@ export async function runList(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, () => {});
   const taskHistory = parseTaskHistoryMode(values['task-history']) ?? settings.taskHistory ?? 'auto';
-  const capped: { window: string; seen: number }[] = [];
-  const cut: { window: string; seen: number }[] = [];
-  const artifactsSkipped = { deleted: 0, directory: 0 };
-  const bySource = { assets: 0, tasks: 0 };
-  let skipped = 0;
-  let tasksWalked = false;
-  const onEvent = (e: SourceEvent): void => {
-    if (e.type === 'capped') capped.push({ window: e.window, seen: e.seen });
-    if (e.type === 'listing' && e.event.type === 'incomplete') cut.push(e.event);
-    if (e.type === 'skipped') skipped++;
-    if (e.type === 'artifact-skipped') artifactsSkipped[e.reason]++;
-    if (e.type === 'tasks-page') tasksWalked = true;
-  };
-  const byType = new Map<string, number>();
-  const listed = new Set<string>();
-  let bytes = 0;
+  const counts = new ListCounts();
   const json = values.json ?? false;
   const out = process.stdout;
   try {
@@ -87,31 +73,16 @@ export async function runList(argv: string[]): Promise<number> {
       mediaTypes: settings.mediaTypes,
       taskHistory,
       signal: controller.signal,
-      onEvent,
+      onEvent: counts.onEvent,
     })) {
-      if (listed.has(asset.assetId)) continue;
-      if (listed.size === 0 && !json) {
+      if (counts.listed.has(asset.assetId)) continue;
+      if (counts.listed.size === 0 && !json) {
         out.write(
           `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'FROM'.padEnd(6)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
         );
       }
-      listed.add(asset.assetId);
-      bytes += asset.fileSize ?? 0;
-      const type = asset.mediaType ?? 'unknown';
-      const source = asset.source ?? 'assets';
-      bySource[source]++;
-      byType.set(type, (byType.get(type) ?? 0) + 1);
-      if (json) {
-        const { raw: _raw, ...rest } = asset;
-        out.write(`${JSON.stringify({ ...rest, source })}\n`);
-      } else {
-        const date = asset.createdAt?.slice(0, 10) ?? '';
-        const size = asset.fileSize === undefined ? '?' : formatBytes(asset.fileSize);
-        // The name gets what the FROM column took, so a row stays as wide as before it existed.
-        out.write(
-          `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 72)}\n`,
-        );
-      }
+      counts.add(asset);
+      out.write(json ? jsonLine(asset) : tableRow(asset));
     }
   } catch (error) {
     if (controller.signal.aborted) return EXIT.interrupted;
@@ -120,15 +91,67 @@ export async function runList(argv: string[]): Promise<number> {
     removeHandlers();
     client.close();
   }
-  const types = [...byType].map(([t, n]) => `${n} ${printable(t)}`).join(', ');
+  process.stderr.write(listReport(counts, client.requestCount, quiet));
+  return counts.cut.length ? EXIT.someFailed : EXIT.ok;
+}
+
+/** What a listing has met: the assets listed (once each), by type and source, and its windows' events. */
+class ListCounts {
+  readonly capped: { window: string; seen: number }[] = [];
+  readonly cut: { window: string; seen: number }[] = [];
+  readonly artifactsSkipped = { deleted: 0, directory: 0 };
+  readonly bySource = { assets: 0, tasks: 0 };
+  readonly byType = new Map<string, number>();
+  readonly listed = new Set<string>();
+  skipped = 0;
+  tasksWalked = false;
+  bytes = 0;
+
+  readonly onEvent = (e: SourceEvent): void => {
+    if (e.type === 'capped') this.capped.push({ window: e.window, seen: e.seen });
+    if (e.type === 'listing' && e.event.type === 'incomplete') this.cut.push(e.event);
+    if (e.type === 'skipped') this.skipped++;
+    if (e.type === 'artifact-skipped') this.artifactsSkipped[e.reason]++;
+    if (e.type === 'tasks-page') this.tasksWalked = true;
+  };
+
+  add(asset: Asset): void {
+    this.listed.add(asset.assetId);
+    this.bytes += asset.fileSize ?? 0;
+    const type = asset.mediaType ?? 'unknown';
+    this.bySource[asset.source ?? 'assets']++;
+    this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
+  }
+}
+
+/** One asset as a JSON line (`--json`): every parsed field and where it was listed, not the raw answer. */
+function jsonLine(asset: Asset): string {
+  const { raw: _raw, ...rest } = asset;
+  return `${JSON.stringify({ ...rest, source: asset.source ?? 'assets' })}\n`;
+}
+
+/** One asset as a row of the table. */
+function tableRow(asset: Asset): string {
+  const type = asset.mediaType ?? 'unknown';
+  const source = asset.source ?? 'assets';
+  const date = asset.createdAt?.slice(0, 10) ?? '';
+  const size = asset.fileSize === undefined ? '?' : formatBytes(asset.fileSize);
+  // The name gets what the FROM column took, so a row stays as wide as before it existed.
+  return `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 72)}\n`;
+}
+
+/** The lines for stderr after the listing: the counts (not with `--quiet`), then what may be missing. */
+function listReport(counts: ListCounts, requests: number, quiet: boolean): string {
+  const { capped, cut, tasksWalked } = counts;
+  const types = [...counts.byType].map(([t, n]) => `${n} ${printable(t)}`).join(', ');
   const summary = [
-    `${plural(listed.size, 'asset')}${types ? ` (${types})` : ''}, ${formatBytes(bytes)}, ${plural(client.requestCount, 'request')}`,
+    `${plural(counts.listed.size, 'asset')}${types ? ` (${types})` : ''}, ${formatBytes(counts.bytes)}, ${plural(requests, 'request')}`,
   ];
-  if (skipped) summary.push(`${plural(skipped, 'unusable item')} skipped`);
+  if (counts.skipped) summary.push(`${plural(counts.skipped, 'unusable item')} skipped`);
   if (tasksWalked) {
-    const { deleted, directory } = artifactsSkipped;
+    const { deleted, directory } = counts.artifactsSkipped;
     summary.push(
-      `${bySource.assets} from the assets listing, ${bySource.tasks} more from the task history` +
+      `${counts.bySource.assets} from the assets listing, ${counts.bySource.tasks} more from the task history` +
         (deleted || directory ? ` (${deleted} deleted artifacts, ${directory} directories skipped)` : ''),
     );
   }
@@ -141,8 +164,7 @@ export async function runList(argv: string[]): Promise<number> {
   if (capped.length) warnings.push(reachLine(capped, tasksWalked));
   if (!cut.length && !capped.length && !quiet) summary.push(reachLine(capped, tasksWalked));
   // The count is the summary (not with --quiet); what may be missing is a warning (always).
-  process.stderr.write([...(quiet ? [] : summary), ...warnings].map((l) => `${l}\n`).join(''));
-  return cut.length ? EXIT.someFailed : EXIT.ok;
+  return [...(quiet ? [] : summary), ...warnings].map((l) => `${l}\n`).join('');
 }
 
 /** What the listing could not reach, honestly: a capped window is never "the whole account". */

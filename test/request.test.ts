@@ -1,0 +1,81 @@
+import nock from 'nock';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiRequester } from '../src/api/request.js';
+import { ApiError, MalformedResponseError } from '../src/errors.js';
+import { RateGate, type RetryInfo } from '../src/retry.js';
+
+const BASE = 'https://api.example.test';
+
+function requester(onRetry?: (info: RetryInfo) => void, gate = new RateGate()) {
+  return new ApiRequester({
+    base: new URL(BASE),
+    token: 'tok-1',
+    timeoutMs: 5000,
+    retries: 2,
+    maxRetryAfterMs: 50,
+    backoffBaseMs: 1,
+    gate,
+    onRetry,
+  });
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+});
+afterEach(() => {
+  expect(nock.pendingMocks()).toEqual([]);
+  nock.cleanAll();
+});
+
+describe('ApiRequester', () => {
+  it('retries a 5xx and an HTML page, counting every request, and answers the parsed JSON', async () => {
+    nock(BASE, { reqheaders: { authorization: 'Bearer tok-1' } })
+      .get('/v1/x')
+      .query({ a: '1' })
+      .reply(503, 'down')
+      .get('/v1/x')
+      .query({ a: '1' })
+      .reply(200, '<html>login</html>', { 'content-type': 'text/html' })
+      .get('/v1/x')
+      .query({ a: '1' })
+      .reply(200, { ok: true });
+    const reasons: string[] = [];
+    const api = requester((info) => reasons.push(info.reason));
+    await expect(api.get('v1/x', new URLSearchParams({ a: '1' }))).resolves.toEqual({ ok: true });
+    expect(api.requestCount).toBe(3);
+    expect(api.host).toBe('api.example.test');
+    expect(reasons).toEqual([
+      'api.example.test answered 503 (server error)',
+      'api.example.test answered an HTML page instead of JSON (HTTP 200)',
+    ]);
+    api.close();
+  });
+
+  it('pauses the shared gate for a 429 with Retry-After, capped, and waits that long', async () => {
+    nock(BASE).get('/v1/x').reply(429, '', { 'retry-after': '120' }).get('/v1/x').reply(200, []);
+    const gate = new RateGate();
+    const delays: number[] = [];
+    const api = requester((info) => delays.push(info.delayMs), gate);
+    await expect(api.get('v1/x', new URLSearchParams())).resolves.toEqual([]);
+    expect(gate.pauses).toBe(1);
+    expect(delays).toEqual([50]);
+  });
+
+  it('does not retry a refusal, and says what the API said', async () => {
+    nock(BASE).get('/v1/x').once().reply(403, { error: 'no\naccess' });
+    const api = requester();
+    const error = await api.get('v1/x', new URLSearchParams()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).message).toBe('the API refused access (403 Forbidden): no access');
+    expect(api.requestCount).toBe(1);
+  });
+
+  it('gives up with the last failure once the retries are spent', async () => {
+    nock(BASE).get('/v1/x').times(3).reply(200, 'not json');
+    const error = await requester()
+      .get('v1/x', new URLSearchParams())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MalformedResponseError);
+    expect((error as Error).message).toBe('api.example.test answered something that is not JSON (HTTP 200)');
+  });
+});
