@@ -128,7 +128,12 @@ export class DiskError extends RunwayBackupError {
  * a stack, a run record). Tokens shorter than 4 characters are not real ones, and replacing them would garble text.
  */
 export function withoutToken(text: string, token: string | undefined): string {
-  return token && token.length >= 4 ? text.split(token).join('***') : text;
+  if (!token || token.length < 4) return text;
+  // The token as sent, and as an upstream may quote it back: URL-encoded, or escaped inside a JSON string.
+  const forms = new Set([token, encodeURIComponent(token), JSON.stringify(token).slice(1, -1)]);
+  let out = text;
+  for (const form of forms) out = out.split(form).join('***');
+  return out;
 }
 
 /** Removes the query string and fragment of a URL so that signatures never reach a message. */

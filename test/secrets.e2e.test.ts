@@ -75,4 +75,47 @@ describe('the token and signed URLs never leak', () => {
       if (f.endsWith('.json') || f.includes('manifest')) expect(text, f).not.toMatch(URL_SECRETS);
     }
   }, 60_000);
+
+  it('an API that quotes the token back in its errors: no failure reason, run record, status or stderr holds it', async () => {
+    // Two accounts, one the API does not know (a refusal whose text quotes the Authorization header back), one
+    // that works but whose deleted asset's by-id lookup is refused the same way; and a wrong token (401, quoted).
+    const s = await sim({
+      assets: 6,
+      accounts: ['one@example.com', 'two@example.com'],
+      token: TOKEN,
+      echoToken: true,
+    });
+    const parent = await tempDir();
+    const out = path.join(parent, 'out');
+    const env = { USEAPI_TOKEN: TOKEN, USEAPI_BASE_URL: s.url, RUNWAY_BACKUP_DEBUG: '1' };
+    // The simulator really does quote it: the check below could not pass by the API never sending it.
+    const raw = await fetch(`${s.url}/v1/runwayml/assets/?offset=0&limit=1&email=nobody@example.com`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await raw.text()).toContain(TOKEN);
+
+    const results: CliResult[] = [];
+    const partly = await runCli(
+      ['backup', '--out', out, '--email', 'one@example.com', '--email', 'nobody@example.com', '--json'],
+      env,
+    );
+    expect(partly.code).toBe(3);
+    expect(JSON.parse(partly.stdout).failedAccounts).toHaveLength(1);
+    expect(JSON.parse(partly.stdout).failedAccounts[0].reason).toContain('***');
+    results.push(
+      partly,
+      await runCli(['status', '--out', out], env),
+      await runCli(['status', '--out', out, '--json'], env),
+    );
+    const wrong = await runCli(['list', '--email', 'one@example.com'], {
+      ...env,
+      USEAPI_TOKEN: `${TOKEN}-old`,
+    });
+    expect(wrong.code).toBe(3);
+    results.push(wrong);
+    for (const r of results) expect(r.stdout + r.stderr).not.toContain(TOKEN);
+    for (const f of await listFiles(parent)) {
+      expect(await fs.readFile(path.join(parent, f), 'latin1'), f).not.toContain(TOKEN);
+    }
+  }, 60_000);
 });

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import got, { type Got, RequestError, type Response } from 'got';
-import { AbortError, ApiError, MalformedResponseError, NetworkError } from '../errors.js';
+import { AbortError, ApiError, MalformedResponseError, NetworkError, withoutToken } from '../errors.js';
 import { parseRetryAfter, type RateGate, type RetryInfo, withRetries } from '../retry.js';
 
 export interface RequesterOptions {
@@ -47,10 +47,18 @@ const STATUS_HINTS: Record<number, string> = {
   596: 'the Runway account is in an error state (596); check it on useapi.net',
 };
 
-/** The final error for an answer outside 2xx that is not worth retrying (4xx, 596). */
-function refusal(statusCode: number, body: string): ApiError {
-  const message = apiMessage(body);
-  const hint = STATUS_HINTS[statusCode] ?? `the API answered ${statusCode}`;
+/**
+ * The final error for an answer outside 2xx that is not worth retrying (4xx, 596). The API's own words pass through
+ * `withoutToken` here, the one place where its text enters the tool: an upstream that quotes the request's
+ * Authorization header back cannot put the token into a failure reason, the run record or a line on stderr.
+ */
+function refusal(statusCode: number, body: string, token: string, base: URL): ApiError {
+  const said = apiMessage(body);
+  const message = said === undefined ? undefined : withoutToken(said, token);
+  const hint =
+    statusCode === 404 && base.pathname !== '/'
+      ? `not found (404); the base URL ${base.origin}${base.pathname} has a path: --base-url (USEAPI_BASE_URL) is the API's origin, like https://api.useapi.net`
+      : (STATUS_HINTS[statusCode] ?? `the API answered ${statusCode}`);
   const text = statusCode === 400 ? `the API rejected the request (400): ${message ?? 'Bad Request'}` : hint;
   return new ApiError(statusCode, message && statusCode !== 400 ? `${text}: ${message}` : text);
 }
@@ -163,7 +171,9 @@ export class ApiRequester {
     if (statusCode >= 500 && statusCode !== 596) {
       throw new RetryableFailure(new ApiError(statusCode, `${host} answered ${statusCode} (server error)`));
     }
-    if (statusCode < 200 || statusCode >= 300) throw refusal(statusCode, response.body);
+    if (statusCode < 200 || statusCode >= 300) {
+      throw refusal(statusCode, response.body, this.#options.token, this.#options.base);
+    }
     if (isHtml(response)) {
       throw new RetryableFailure(
         new MalformedResponseError(`${host} answered an HTML page instead of JSON (HTTP ${statusCode})`),

@@ -80,8 +80,17 @@ export function sendApiError(
   message: string,
   headers: OutgoingHttpHeaders = {},
 ): void {
-  sendJson(res, status, { error: message, code: status }, headers);
+  const echo = echoedAuthorization.get(res);
+  sendJson(
+    res,
+    status,
+    { error: echo ? `${message} (request sent ${echo})` : message, code: status },
+    headers,
+  );
 }
+
+/** The Authorization header of the request each response answers, when the `echoToken` knob asks to quote it. */
+export const echoedAuthorization = new WeakMap<ServerResponse, string>();
 
 /** S3/CloudFront's error shape. */
 export function sendXmlError(

@@ -86,6 +86,12 @@ export interface SimulatorKnobs {
   listFaults?: ListFaultOptions | undefined;
   cdnFaults?: CdnFaultOptions | undefined;
   drift?: DriftOptions | undefined;
+  /**
+   * Every API error quotes the request's `Authorization` header back ("... (request sent Bearer <token>)"), as a
+   * careless upstream or proxy might: what the tool prints or stores of an API's text must still never hold the
+   * token. @default false
+   */
+  echoToken?: boolean;
 }
 
 export interface SimulatorOptions extends CatalogOptions, SimulatorKnobs {
@@ -112,6 +118,7 @@ export interface ResolvedKnobs {
   listFaults: ListFaultOptions | undefined;
   cdnFaults: CdnFaultOptions | undefined;
   drift: DriftOptions | undefined;
+  echoToken: boolean;
 }
 
 /** What a test needs to know about one file to fetch it and check its bytes. */
@@ -209,6 +216,7 @@ export const DEFAULT_KNOBS: Readonly<ResolvedKnobs> = {
   listFaults: undefined,
   cdnFaults: undefined,
   drift: undefined,
+  echoToken: false,
 };
 
 /** Applies `patch` onto `knobs` after checking it; keys absent from `patch` keep their value. */
@@ -231,6 +239,7 @@ export function applyKnobs(knobs: ResolvedKnobs, patch: SimulatorKnobs): void {
   if (patch.acceptRanges !== undefined) knobs.acceptRanges = patch.acceptRanges;
   if (patch.weakEtags !== undefined) knobs.weakEtags = patch.weakEtags;
   if (patch.validators !== undefined) knobs.validators = patch.validators;
+  if (patch.echoToken !== undefined) knobs.echoToken = patch.echoToken;
   if ('cdnBaseUrl' in patch) knobs.cdnBaseUrl = checkBaseUrl(patch.cdnBaseUrl);
   if ('rateLimit' in patch) knobs.rateLimit = checkRateLimit('rateLimit', patch.rateLimit);
   if ('cdnRateLimit' in patch) knobs.cdnRateLimit = checkRateLimit('cdnRateLimit', patch.cdnRateLimit);

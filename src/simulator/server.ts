@@ -20,7 +20,7 @@ import {
 } from './catalog.js';
 import { CDN_PREFIX, handleCdn } from './cdn.js';
 import { fileBytes, fileContent, fileSha256, registerMediaResolver } from './content.js';
-import { type SimContext, sendApiError, signedUrl } from './context.js';
+import { echoedAuthorization, type SimContext, sendApiError, signedUrl } from './context.js';
 import { BurstLimiter, CdnFaultPlan, Pacer } from './faults.js';
 import { catalogMediaResolver } from './media/resolve.js';
 import {
@@ -157,6 +157,8 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse)
   // Concatenated rather than resolved, so that a path starting with `//` cannot become a host.
   const url = new URL(`http://simulator${req.url ?? '/'}`);
   if (url.pathname.startsWith(CDN_PREFIX)) return handleCdn(ctx, req, res, url);
+  if (ctx.knobs.echoToken && req.headers.authorization)
+    echoedAuthorization.set(res, req.headers.authorization);
   if (req.method !== 'GET') return sendApiError(res, 405, 'Method not allowed', { allow: 'GET' });
   if (LIST_PATHS.includes(url.pathname)) return handleList(ctx, req, res, url);
   if (url.pathname.startsWith(SINGLE_PREFIX)) return handleSingle(ctx, req, res, url);
