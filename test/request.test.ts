@@ -79,3 +79,50 @@ describe('ApiRequester', () => {
     expect((error as Error).message).toBe('api.example.test answered something that is not JSON (HTTP 200)');
   });
 });
+
+describe('what a refusal says (issue 17, items 8 and 14)', () => {
+  it('quotes the API, without the token in any form it may be echoed in', async () => {
+    const token = 'tok-1:secret/part';
+    const api = new ApiRequester({
+      base: new URL(BASE),
+      token,
+      timeoutMs: 5000,
+      retries: 0,
+      maxRetryAfterMs: 50,
+      backoffBaseMs: 1,
+      gate: new RateGate(),
+    });
+    nock(BASE)
+      .get('/v1/x')
+      .query(true)
+      .reply(400, { error: `bad account for Bearer ${token}, ${encodeURIComponent(token)}`, code: 400 });
+    const error = (await api.get('v1/x', new URLSearchParams()).catch((e: unknown) => e)) as ApiError;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.message).toMatch(
+      /^the API rejected the request \(400\): bad account for Bearer \*\*\*, \*\*\*$/,
+    );
+  });
+
+  it('a 404 under a base URL with a path points at --base-url', async () => {
+    const api = new ApiRequester({
+      base: new URL(`${BASE}/v1/`),
+      token: 'tok-1',
+      timeoutMs: 5000,
+      retries: 0,
+      maxRetryAfterMs: 50,
+      backoffBaseMs: 1,
+      gate: new RateGate(),
+    });
+    nock(BASE).get('/v1/v1/runwayml/assets/').query(true).reply(404, { error: 'Not found', code: 404 });
+    const error = (await api
+      .get('v1/runwayml/assets/', new URLSearchParams())
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/has a path: --base-url \(USEAPI_BASE_URL\) is the API's origin/);
+    // At the origin, a 404 is a plain one (a deleted asset's lookup says this).
+    nock(BASE).get('/v1/runwayml/assets/').query(true).reply(404, { error: 'Not found', code: 404 });
+    const plain = (await requester()
+      .get('v1/runwayml/assets/', new URLSearchParams())
+      .catch((e: unknown) => e)) as Error;
+    expect(plain.message).toBe('not found (404): Not found');
+  });
+});
