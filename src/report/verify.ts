@@ -6,7 +6,13 @@ import { fileSize, hashRange, setAside } from '../fsutil.js';
 import { atomicTempOf } from '../store/atomic-write.js';
 import { resolveInside } from '../store/layout.js';
 import { acquireLock, LOCK_NAME } from '../store/lock.js';
-import { JOURNAL_NAME, MANIFEST_NAME, Manifest } from '../store/manifest.js';
+import {
+  JOURNAL_NAME,
+  MANIFEST_NAME,
+  Manifest,
+  type ManifestAsset,
+  type ManifestFile,
+} from '../store/manifest.js';
 import { checkOutFolder } from '../store/out-folder.js';
 import { ATOMIC_OWN_FILES, GALLERY_MARKER, GALLERY_NAME } from '../store/own-files.js';
 import { RUN_RECORD_NAME } from './run-record.js';
@@ -96,22 +102,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
   const out = path.resolve(options.out);
   const quick = options.quick ?? false;
   const repair = options.repair ?? true;
-  await checkOutFolder(out);
-  if ((await fileSize(path.join(out, MANIFEST_NAME))) === undefined) {
-    try {
-      await fs.access(path.join(out, JOURNAL_NAME));
-    } catch {
-      throw new UsageError(`No backup in ${out}: there is no ${MANIFEST_NAME}`);
-    }
-  }
-  const release = repair ? await acquireLock(out) : async () => {};
-  let manifest: Manifest;
-  try {
-    manifest = await Manifest.load(out);
-  } catch (error) {
-    await release();
-    throw error;
-  }
+  const { manifest, release } = await openBackup(out, repair);
   const report: VerifyReport = {
     checked: 0,
     ok: 0,
@@ -132,74 +123,15 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       if (entry.sidecar) known.add(entry.sidecar);
       return entry.files.map((file) => ({ entry, file }));
     });
+    const check: Check = { out, quick, repair, signal: options.signal, manifest, report };
     for (const { entry, file } of records) {
       if (options.signal?.aborted) throw new AbortError();
       known.add(file.path);
       report.checked++;
-      const absolute = resolveInside(out, file.path);
-      const size = await fileSize(absolute);
-      if (file.status === 'missing') {
-        // Put back by hand since, byte for byte: recorded as done again. Anything less stays wanted.
-        const restored =
-          !quick && size === file.bytes && (await sha256(absolute, options.signal)) === file.sha256;
-        if (restored) report.bytesHashed += size;
-        if (restored && repair) {
-          const { missingSince: _since, ...rest } = file;
-          manifest.recordFile(entry.assetId, { ...rest, status: 'done' });
-        }
-        if (restored) report.ok++;
-        else {
-          const since = file.missingSince ? ` since ${file.missingSince.slice(0, 10)}` : '';
-          report.wanted.push({
-            assetId: entry.assetId,
-            path: file.path,
-            reason: `found missing or damaged${since}, not fetched again yet`,
-          });
-        }
-        options.onFile?.(report.checked, records.length);
-        continue;
-      }
-      let reason: string | undefined;
-      if (size === undefined) {
-        report.missing.push({ assetId: entry.assetId, path: file.path, reason: 'missing' });
-        if (repair) manifest.demoteFile(entry.assetId, file.role, file.index);
-        options.onFile?.(report.checked, records.length);
-        continue;
-      }
-      if (size !== file.bytes) reason = `size ${size}, expected ${file.bytes}`;
-      else if (!quick) {
-        const actual = await sha256(absolute, options.signal);
-        report.bytesHashed += size;
-        if (actual !== file.sha256) reason = 'sha256 differs from the one recorded at download';
-      }
-      if (reason === undefined) {
-        report.ok++;
-      } else {
-        const problem: VerifyProblem = { assetId: entry.assetId, path: file.path, reason };
-        if (repair) {
-          const aside = await setAside(absolute, 'damaged');
-          problem.movedTo = path.relative(out, aside).split(path.sep).join('/');
-          manifest.demoteFile(entry.assetId, file.role, file.index);
-        }
-        report.corrupt.push(problem);
-      }
+      await checkFile(check, entry, file);
       options.onFile?.(report.checked, records.length);
     }
-    for (const file of await walk(out)) {
-      if (OWN_FILES.has(file) || known.has(file) || file.endsWith('.part.json')) continue;
-      if (/^manifest\.journal\.\d+$/.test(file)) continue; // a journal kept until a rewrite succeeds
-      // An interrupted atomic write of one of ours (the manifest's rewrite, the run record, the gallery).
-      if (ATOMIC_OWN_FILES.includes(atomicTempOf(file)?.name ?? '')) continue;
-      if (file === GALLERY_NAME && (await isOurGallery(path.join(out, file)))) continue;
-      if (path.basename(file).startsWith(`${LOCK_NAME}.`)) continue; // a takeover's temp or break file
-      const original = setAsideOf(file);
-      if (file.endsWith('.part')) report.partials.push(file);
-      else if (original !== undefined && known.has(original)) report.setAside.push(file);
-      else report.untracked.push(file);
-    }
-    report.untracked.sort();
-    report.partials.sort();
-    report.setAside.sort();
+    await sortUnrecorded(out, known, report);
     report.needFetching = report.missing.length + report.corrupt.length + report.wanted.length;
     report.healthy = report.needFetching === 0 && report.partials.length === 0;
     if (repair) await manifest.flush();
@@ -208,4 +140,118 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     await release();
   }
   return report;
+}
+
+/** The backup in `out`, its manifest loaded; locked when repairing (the returned release unlocks it). */
+async function openBackup(
+  out: string,
+  repair: boolean,
+): Promise<{ manifest: Manifest; release: () => Promise<void> }> {
+  await checkOutFolder(out);
+  if ((await fileSize(path.join(out, MANIFEST_NAME))) === undefined) {
+    try {
+      await fs.access(path.join(out, JOURNAL_NAME));
+    } catch {
+      throw new UsageError(`No backup in ${out}: there is no ${MANIFEST_NAME}`);
+    }
+  }
+  const release = repair ? await acquireLock(out) : async () => {};
+  let manifest: Manifest;
+  try {
+    manifest = await Manifest.load(out);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return { manifest, release };
+}
+
+/** What checking one recorded file needs, and the report it adds to. */
+interface Check {
+  out: string;
+  quick: boolean;
+  repair: boolean;
+  signal: AbortSignal | undefined;
+  manifest: Manifest;
+  report: VerifyReport;
+}
+
+/** One recorded file: ok, missing or corrupt (demoted and moved aside when repairing), or still wanted. */
+async function checkFile(c: Check, entry: ManifestAsset, file: ManifestFile): Promise<void> {
+  const { out, quick, repair, manifest, report } = c;
+  const absolute = resolveInside(out, file.path);
+  const size = await fileSize(absolute);
+  if (file.status === 'missing') {
+    await recheckWanted(c, entry, file, absolute, size);
+    return;
+  }
+  let reason: string | undefined;
+  if (size === undefined) {
+    report.missing.push({ assetId: entry.assetId, path: file.path, reason: 'missing' });
+    if (repair) manifest.demoteFile(entry.assetId, file.role, file.index);
+    return;
+  }
+  if (size !== file.bytes) reason = `size ${size}, expected ${file.bytes}`;
+  else if (!quick) {
+    const actual = await sha256(absolute, c.signal);
+    report.bytesHashed += size;
+    if (actual !== file.sha256) reason = 'sha256 differs from the one recorded at download';
+  }
+  if (reason === undefined) {
+    report.ok++;
+  } else {
+    const problem: VerifyProblem = { assetId: entry.assetId, path: file.path, reason };
+    if (repair) {
+      const aside = await setAside(absolute, 'damaged');
+      problem.movedTo = path.relative(out, aside).split(path.sep).join('/');
+      manifest.demoteFile(entry.assetId, file.role, file.index);
+    }
+    report.corrupt.push(problem);
+  }
+}
+
+/** A file an earlier check found missing or damaged: restored when it is back intact, else still wanted. */
+async function recheckWanted(
+  c: Check,
+  entry: ManifestAsset,
+  file: ManifestFile,
+  absolute: string,
+  size: number | undefined,
+): Promise<void> {
+  const { report } = c;
+  // Put back by hand since, byte for byte: recorded as done again. Anything less stays wanted.
+  const restored = !c.quick && size === file.bytes && (await sha256(absolute, c.signal)) === file.sha256;
+  if (restored) report.bytesHashed += size;
+  if (restored && c.repair) {
+    const { missingSince: _since, ...rest } = file;
+    c.manifest.recordFile(entry.assetId, { ...rest, status: 'done' });
+  }
+  if (restored) report.ok++;
+  else {
+    const since = file.missingSince ? ` since ${file.missingSince.slice(0, 10)}` : '';
+    report.wanted.push({
+      assetId: entry.assetId,
+      path: file.path,
+      reason: `found missing or damaged${since}, not fetched again yet`,
+    });
+  }
+}
+
+/** Sorts the folder's files that the manifest does not record, ours aside, into set aside, partial and untracked. */
+async function sortUnrecorded(out: string, known: Set<string>, report: VerifyReport): Promise<void> {
+  for (const file of await walk(out)) {
+    if (OWN_FILES.has(file) || known.has(file) || file.endsWith('.part.json')) continue;
+    if (/^manifest\.journal\.\d+$/.test(file)) continue; // a journal kept until a rewrite succeeds
+    // An interrupted atomic write of one of ours (the manifest's rewrite, the run record, the gallery).
+    if (ATOMIC_OWN_FILES.includes(atomicTempOf(file)?.name ?? '')) continue;
+    if (file === GALLERY_NAME && (await isOurGallery(path.join(out, file)))) continue;
+    if (path.basename(file).startsWith(`${LOCK_NAME}.`)) continue; // a takeover's temp or break file
+    const original = setAsideOf(file);
+    if (file.endsWith('.part')) report.partials.push(file);
+    else if (original !== undefined && known.has(original)) report.setAside.push(file);
+    else report.untracked.push(file);
+  }
+  report.untracked.sort();
+  report.partials.sort();
+  report.setAside.sort();
 }

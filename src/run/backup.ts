@@ -1,33 +1,23 @@
-// src/run/: one backup run: backup() (this file), its options, the plan of one asset and the accounting of the run
-// (summary and events). Joins source, engine and store; never imports progress bars, reports or commands.
+// src/run/: one backup run: backup() (this file), its options, claiming the folder (claim) and finishing (finish),
+// the plan of one asset and the accounting of the run (summary and events). Joins source, engine and store; never imports progress bars, reports or commands.
 import { setMaxListeners } from 'node:events';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type AssetsClient, createClient } from '../api/client.js';
-import { chunkReleaser } from '../engine/chunk-release.js';
 import { createLanes } from '../engine/lanes.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { FileTransfer } from '../engine/transfer.js';
-import {
-  AbortError,
-  ApiError,
-  DiskError,
-  RunwayBackupError,
-  UnsafePathError,
-  UsageError,
-} from '../errors.js';
-import { ensureDir, isDiskError, toDiskError } from '../fsutil.js';
+import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError } from '../errors.js';
+import { isDiskError, toDiskError } from '../fsutil.js';
 import { createRelister, gone, isGone, type Relister } from '../source/refresh.js';
 import { iterateAccount } from '../source/sources.js';
-import { removeDeadAtomicTemps, writeIfChanged } from '../store/atomic-write.js';
+import { writeIfChanged } from '../store/atomic-write.js';
 import { resolveInside } from '../store/layout.js';
-import { acquireLock } from '../store/lock.js';
 import { Manifest } from '../store/manifest.js';
-import { checkOutFolder } from '../store/out-folder.js';
-import { ATOMIC_OWN_FILES } from '../store/own-files.js';
 import { sanitizeMetadata } from '../store/sidecar.js';
 import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
+import { claimOutFolder } from './claim.js';
+import { saveAndUnlock, settleWork } from './finish.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 
@@ -86,33 +76,12 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       backoffBaseMs: o.backoffBaseMs,
       onRetry: (info) => acct.retry(undefined, info),
     });
-
-  if (!o.dryRun) {
-    try {
-      await checkOutFolder(out);
-      await ensureDir(out);
-      await fs.access(out, fs.constants.W_OK);
-    } catch (error) {
-      if (!options.client) client.close();
-      if (error instanceof UsageError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(`Cannot write to the output folder ${out}: ${code}`, { cause: error });
-    }
-  }
-  let release: () => Promise<void> = async () => {};
-  try {
-    if (!o.dryRun) {
-      release = await acquireLock(out);
-      // A run killed while it rewrote the manifest, the run record or the gallery left that write's temp file:
-      // ours to clear, now that the folder is ours.
-      await removeDeadAtomicTemps(out, ATOMIC_OWN_FILES);
-      await options.onLocked?.();
-    }
-  } catch (error) {
+  const closeClient = (): void => {
     if (!options.client) client.close();
-    await release();
-    throw error;
-  }
+  };
+
+  // A dry run writes nothing: it neither creates nor locks the folder.
+  const release = o.dryRun ? async () => {} : await claimOutFolder(out, options.onLocked, closeClient);
   const onAbort = (): void => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) controller.abort();
@@ -125,42 +94,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   try {
     manifest = await Manifest.load(out);
     const run = new Run(o, out, manifest, client, scheduler, acct, signal, stop, options);
-    // Backpressure: the lister stays at most this many assets ahead of the transfers, so URLs are used soon after
-    // they are handed out and memory stays flat on large accounts.
-    const maxQueued = 128;
-    // One waiter, woken by whichever asset finishes first (Promise.race over the set would attach a reaction to
-    // every pending asset per call: O(assets in flight) garbage per asset).
-    let wake: (() => void) | undefined;
-    let refused: unknown;
-    for (const account of o.accounts) {
-      if (signal.aborted) break;
-      try {
-        for await (const asset of run.source(account)) {
-          if (o.dryRun) {
-            await run.plan(asset, account);
-            continue;
-          }
-          while (assets.size >= maxQueued && !signal.aborted) {
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-            });
-          }
-          if (signal.aborted) break;
-          const task = run.asset(asset, account).finally(() => {
-            assets.delete(task);
-            wake?.();
-            wake = undefined;
-          });
-          assets.add(task);
-        }
-      } catch (error) {
-        if (signal.aborted || !isAccountRefusal(error) || o.accounts.length === 1) throw error;
-        // One account refused (not configured, expired): the others are still backed up, and the run says so.
-        refused ??= error;
-        acct.accountFailed(account, error.code, describe(error));
-      }
-    }
-    if (refused !== undefined && acct.summary.failedAccounts.length === o.accounts.length) throw refused;
+    await walkAccounts(run, assets);
     scheduler.drain();
     while (assets.size > 0) await Promise.allSettled([...assets]);
   } catch (error) {
@@ -169,26 +103,62 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   } finally {
     // Whatever ended the walk, every transfer finishes (an aborted one quickly) before the manifest is written and
     // the lock released: nothing may touch the folder after backup() has returned.
-    while (assets.size > 0) await Promise.allSettled([...assets]);
-    await scheduler.idle();
-    scheduler.close();
-    chunkReleaser.drain();
+    await settleWork(assets, scheduler);
     options.signal?.removeEventListener('abort', onAbort);
     acct.summary.apiRequests = client.requestCount;
-    if (!options.client) client.close();
-    try {
-      if (manifest && !o.dryRun) await manifest.flush();
-    } catch (error) {
-      fatal ??= isDiskError(error) ? toDiskError(error, 'the manifest') : error;
-    } finally {
-      await manifest?.close().catch(() => {});
-      await release();
-    }
+    closeClient();
+    const unsaved = await saveAndUnlock(manifest, !o.dryRun, release);
+    fatal ??= unsaved;
   }
   acct.summary.seconds = (Date.now() - started) / 1000;
   if (fatal !== undefined) throw fatal;
   acct.summary.interrupted = options.signal?.aborted ?? false;
   return acct.summary;
+}
+
+/**
+ * Lists every account in turn and hands each asset to `run`: a dry run plans it at once, a backup adds its
+ * transfers to `assets` (each removes itself once settled). Stops taking assets on abort. One account of several
+ * refused is recorded and the others go on; throws when the only account, or every account, was refused.
+ */
+async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void> {
+  const { o, acct, signal } = run;
+  // Backpressure: the lister stays at most this many assets ahead of the transfers, so URLs are used soon after
+  // they are handed out and memory stays flat on large accounts.
+  const maxQueued = 128;
+  // One waiter, woken by whichever asset finishes first (Promise.race over the set would attach a reaction to
+  // every pending asset per call: O(assets in flight) garbage per asset).
+  let wake: (() => void) | undefined;
+  let refused: unknown;
+  for (const account of o.accounts) {
+    if (signal.aborted) break;
+    try {
+      for await (const asset of run.source(account)) {
+        if (o.dryRun) {
+          await run.plan(asset, account);
+          continue;
+        }
+        while (assets.size >= maxQueued && !signal.aborted) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+        if (signal.aborted) break;
+        const task = run.asset(asset, account).finally(() => {
+          assets.delete(task);
+          wake?.();
+          wake = undefined;
+        });
+        assets.add(task);
+      }
+    } catch (error) {
+      if (signal.aborted || !isAccountRefusal(error) || o.accounts.length === 1) throw error;
+      // One account refused (not configured, expired): the others are still backed up, and the run says so.
+      refused ??= error;
+      acct.accountFailed(account, error.code, describe(error));
+    }
+  }
+  if (refused !== undefined && acct.summary.failedAccounts.length === o.accounts.length) throw refused;
 }
 
 /** One run's wiring: where assets come from, how each becomes transfers, and what is recorded when. */

@@ -179,8 +179,7 @@ interface WalkResult {
 }
 
 async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGenerator<Asset, WalkResult> {
-  const { window, email, mediaType, pageSize, lookahead, seen, budget, signal, onEvent } = options;
-  const windowIds = new Set<string>();
+  const { window, email, mediaType, pageSize, lookahead, budget, signal, onEvent } = options;
   const inFlight: { offset: number; page: Promise<ListPage> | undefined; controller: AbortController }[] = [];
   const fetchPage = (offset: number, pageSignal: AbortSignal): Promise<ListPage> | undefined => {
     if (budget.requests >= budget.max) return undefined;
@@ -190,6 +189,7 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
     promise.catch(() => {});
     return promise;
   };
+  const walk: WindowWalk = { options, windowIds: new Set<string>(), fetchPage };
   // Offsets are known in advance (each page starts on the last item of the one before), so the next pages can
   // be requested before this one is consumed.
   let nextOffset: number | undefined = 0;
@@ -204,28 +204,15 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
     nextOffset = nextOffset >= MAX_OFFSET ? undefined : Math.min(nextOffset + pageSize - 1, MAX_OFFSET);
   };
 
-  function* fresh(page: ListPage, offset: number): Generator<Asset, number> {
-    let count = 0;
-    for (const item of page.skipped) onEvent?.({ type: 'skipped', window, offset, item });
-    for (const asset of page.assets) {
-      windowIds.add(asset.assetId);
-      if (seen.has(asset.assetId)) continue;
-      seen.add(asset.assetId);
-      count++;
-      yield asset;
-    }
-    return count;
-  }
-
   let anchor: string | undefined;
   let anchorPage: (string | undefined)[] = [];
   // Set when a drift re-read could not be finished for lack of budget: items may have slipped past.
   let cut = false;
   const result = (capped: boolean, incomplete: boolean): WalkResult => {
     if (incomplete) {
-      onEvent?.({ type: 'incomplete', window, seen: windowIds.size, requests: budget.requests });
+      onEvent?.({ type: 'incomplete', window, seen: walk.windowIds.size, requests: budget.requests });
     }
-    return { capped, count: windowIds.size, incomplete };
+    return { capped, count: walk.windowIds.size, incomplete };
   };
   request();
   try {
@@ -243,26 +230,10 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
 
       // An empty page after a full one is the same sign: only deletions can have emptied it.
       if (anchor !== undefined && !page.rawIds.includes(anchor)) {
-        // The previous page's last item did not come back: items were deleted above this offset and everything
-        // shifted left, so some items now sit before `offset`. Read the stretch before it again, stepping back
-        // until a page shows an item of the previous page: from there on, nothing can have slipped through.
-        const previous = new Set(anchorPage);
-        let count = 0;
-        for (let back = offset; back > 0; ) {
-          back = Math.max(0, back - (pageSize - 1));
-          // Awaited at once, so the walk's own signal is enough to cancel it.
-          const reread = fetchPage(back, signal);
-          if (reread === undefined) {
-            cut = true;
-            break;
-          }
-          const earlier = await reread;
-          count += yield* fresh(earlier, back);
-          if (earlier.rawIds.some((id) => id !== undefined && previous.has(id))) break;
-        }
-        onEvent?.({ type: 'drift', window, offset, reread: count });
+        const finished = yield* rereadBefore(walk, offset, anchorPage);
+        if (!finished) cut = true;
       }
-      const count = yield* fresh(page, offset);
+      const count = yield* fresh(walk, page, offset);
       onEvent?.({ type: 'page', window, offset, rawCount: page.rawCount, fresh: count });
       if (!full) return result(false, cut);
       if (offset >= MAX_OFFSET) return result(true, cut);
@@ -273,4 +244,59 @@ async function* walkWindow(client: AssetsClient, options: WalkOptions): AsyncGen
     // Pages requested past the end, or abandoned by `break`, are cancelled.
     for (const pending of inFlight) pending.controller.abort();
   }
+}
+
+/** What the steps of one window's walk share. */
+interface WindowWalk {
+  options: WalkOptions;
+  /** Items of this window, new or not. */
+  windowIds: Set<string>;
+  /** The page at `offset`, requested now; undefined once the request budget is spent. */
+  fetchPage: (offset: number, pageSignal: AbortSignal) => Promise<ListPage> | undefined;
+}
+
+/**
+ * The previous page's last item did not come back: items were deleted above this offset and everything shifted
+ * left, so some items now sit before `offset`. Read the stretch before it again, stepping back until a page shows
+ * an item of the previous page: from there on, nothing can have slipped through. Reports the drift; returns false
+ * when the budget ran out before that page was found.
+ */
+async function* rereadBefore(
+  walk: WindowWalk,
+  offset: number,
+  anchorPage: (string | undefined)[],
+): AsyncGenerator<Asset, boolean> {
+  const { window, pageSize, signal, onEvent } = walk.options;
+  const previous = new Set(anchorPage);
+  let finished = true;
+  let count = 0;
+  for (let back = offset; back > 0; ) {
+    back = Math.max(0, back - (pageSize - 1));
+    // Awaited at once, so the walk's own signal is enough to cancel it.
+    const reread = walk.fetchPage(back, signal);
+    if (reread === undefined) {
+      finished = false;
+      break;
+    }
+    const earlier = await reread;
+    count += yield* fresh(walk, earlier, back);
+    if (earlier.rawIds.some((id) => id !== undefined && previous.has(id))) break;
+  }
+  onEvent?.({ type: 'drift', window, offset, reread: count });
+  return finished;
+}
+
+/** The page's assets not handed out before (`seen`, shared by every window); its skipped items reported. */
+function* fresh(walk: WindowWalk, page: ListPage, offset: number): Generator<Asset, number> {
+  const { window, seen, onEvent } = walk.options;
+  let count = 0;
+  for (const item of page.skipped) onEvent?.({ type: 'skipped', window, offset, item });
+  for (const asset of page.assets) {
+    walk.windowIds.add(asset.assetId);
+    if (seen.has(asset.assetId)) continue;
+    seen.add(asset.assetId);
+    count++;
+    yield asset;
+  }
+  return count;
 }

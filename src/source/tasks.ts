@@ -57,19 +57,7 @@ export async function* iterateTasks(
   options: IterateTasksOptions = {},
 ): AsyncGenerator<Asset> {
   const { email, pageSize = 100, maxRequests = 100, onEvent } = options;
-  if (!Number.isInteger(pageSize) || pageSize < 2 || pageSize > MAX_TASK_LIMIT) {
-    // 2, not 1: a page must hold the overlap task plus at least one new one.
-    throw new UsageError(
-      `Expected \`pageSize\` to be an integer from 2 to ${MAX_TASK_LIMIT}, got ${String(pageSize)}`,
-    );
-  }
-  if (!Number.isInteger(maxRequests) || maxRequests < 1) {
-    throw new UsageError(`Expected \`maxRequests\` to be an integer >= 1, got ${String(maxRequests)}`);
-  }
-  if (typeof client.listTasks !== 'function') {
-    throw new UsageError('This API client cannot list the task history (it has no `listTasks`)');
-  }
-  const listTasks: ListTasks = client.listTasks.bind(client);
+  const listTasks = checkedListTasks(client, pageSize, maxRequests);
   const seen = options.seen ?? new Set<string>();
   const outer = options.signal;
   if (outer?.aborted) throw new AbortError();
@@ -92,38 +80,7 @@ export async function* iterateTasks(
     return promise;
   };
   // Bounded by the window (2,000 tasks plus what drift adds), so the walk never re-emits a task's events.
-  const doneTasks = new Set<string>();
-  function* fresh(page: TaskPage, offset: number): Generator<Asset, number> {
-    let count = 0;
-    for (const item of page.skipped) onEvent?.({ type: 'skipped', offset, item });
-    for (const task of page.tasks) {
-      if (task.taskId !== undefined) {
-        if (doneTasks.has(task.taskId)) continue;
-        doneTasks.add(task.taskId);
-      }
-      count += yield* artifactsOf(task);
-    }
-    return count;
-  }
-  function* artifactsOf(task: Task): Generator<Asset, number> {
-    // Asked for SUCCEEDED only; an API that ignored the filter still gets no files taken from unfinished tasks.
-    if (task.status !== undefined && task.status !== 'SUCCEEDED') return 0;
-    let count = 0;
-    for (const artifact of task.artifacts) {
-      if (artifact.kind === 'skipped') {
-        const { assetId, reason } = artifact;
-        onEvent?.({ type: 'artifact-unusable', taskId: task.taskId, assetId, reason });
-      } else if (artifact.kind !== 'asset') {
-        const { assetId, kind } = artifact;
-        onEvent?.({ type: 'artifact-skipped', taskId: task.taskId ?? '', assetId, reason: kind });
-      } else if (!seen.has(artifact.asset.assetId)) {
-        seen.add(artifact.asset.assetId);
-        count++;
-        yield artifact.asset;
-      }
-    }
-    return count;
-  }
+  const walk: TaskWalk = { fetchPage, pageSize, seen, doneTasks: new Set<string>(), onEvent };
 
   let offset = 0;
   let pending = fetchPage(0);
@@ -132,7 +89,7 @@ export async function* iterateTasks(
   try {
     for (;;) {
       if (pending === undefined) {
-        onEvent?.({ type: 'request-limit', requests, seen: doneTasks.size });
+        onEvent?.({ type: 'request-limit', requests, seen: walk.doneTasks.size });
         return;
       }
       const page = await pending;
@@ -145,20 +102,11 @@ export async function* iterateTasks(
       // and some moved to before it; an empty page says the same. Step back until a page shows a task of the
       // previous page: from there on nothing can have slipped through.
       if (anchor !== undefined && !page.rawIds.includes(anchor)) {
-        let reread = 0;
-        for (let back = offset; back > 0; ) {
-          back = Math.max(0, back - (pageSize - 1));
-          const again = fetchPage(back);
-          if (again === undefined) break;
-          const earlier = await again;
-          reread += yield* fresh(earlier, back);
-          if (earlier.rawIds.some((id) => id !== undefined && anchorPage.has(id))) break;
-        }
-        onEvent?.({ type: 'drift', offset, reread });
+        yield* rereadBefore(walk, offset, anchorPage);
       }
-      const artifacts = yield* fresh(page, offset);
+      const artifacts = yield* fresh(walk, page, offset);
       onEvent?.({ type: 'page', offset, rawCount: page.rawCount, tasks: page.tasks.length, artifacts });
-      if (full && offset >= MAX_OFFSET) onEvent?.({ type: 'capped', seen: doneTasks.size });
+      if (full && offset >= MAX_OFFSET) onEvent?.({ type: 'capped', seen: walk.doneTasks.size });
       if (next === undefined) return;
       anchor = page.rawIds.at(-1);
       anchorPage = new Set(page.rawIds);
@@ -169,4 +117,89 @@ export async function* iterateTasks(
     controller.abort();
     outer?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** The client's `listTasks`, bound, once the options are known to be valid; else a UsageError. */
+function checkedListTasks(client: AssetsClient, pageSize: number, maxRequests: number): ListTasks {
+  if (!Number.isInteger(pageSize) || pageSize < 2 || pageSize > MAX_TASK_LIMIT) {
+    // 2, not 1: a page must hold the overlap task plus at least one new one.
+    throw new UsageError(
+      `Expected \`pageSize\` to be an integer from 2 to ${MAX_TASK_LIMIT}, got ${String(pageSize)}`,
+    );
+  }
+  if (!Number.isInteger(maxRequests) || maxRequests < 1) {
+    throw new UsageError(`Expected \`maxRequests\` to be an integer >= 1, got ${String(maxRequests)}`);
+  }
+  if (typeof client.listTasks !== 'function') {
+    throw new UsageError('This API client cannot list the task history (it has no `listTasks`)');
+  }
+  return client.listTasks.bind(client);
+}
+
+/** What the steps of one walk of the history share. */
+interface TaskWalk {
+  /** The page at `offset`, requested now; undefined once `maxRequests` pages were requested. */
+  fetchPage: (offset: number) => Promise<TaskPage> | undefined;
+  pageSize: number;
+  /** Asset ids handed out: not yielded again. */
+  seen: Set<string>;
+  /** Tasks whose artifacts were handed out (or reported): not read again. */
+  doneTasks: Set<string>;
+  onEvent: ((event: TaskEvent) => void) | undefined;
+}
+
+/**
+ * Drift before `offset`: reads the stretch before it again, stepping back until a page shows a task of
+ * `anchorPage` (or the request budget runs out), and reports the drift with how many new assets that found.
+ */
+async function* rereadBefore(
+  walk: TaskWalk,
+  offset: number,
+  anchorPage: Set<string | undefined>,
+): AsyncGenerator<Asset, void> {
+  let reread = 0;
+  for (let back = offset; back > 0; ) {
+    back = Math.max(0, back - (walk.pageSize - 1));
+    const again = walk.fetchPage(back);
+    if (again === undefined) break;
+    const earlier = await again;
+    reread += yield* fresh(walk, earlier, back);
+    if (earlier.rawIds.some((id) => id !== undefined && anchorPage.has(id))) break;
+  }
+  walk.onEvent?.({ type: 'drift', offset, reread });
+}
+
+/** The new assets of the page's tasks not read before; its unreadable tasks reported. Returns how many. */
+function* fresh(walk: TaskWalk, page: TaskPage, offset: number): Generator<Asset, number> {
+  let count = 0;
+  for (const item of page.skipped) walk.onEvent?.({ type: 'skipped', offset, item });
+  for (const task of page.tasks) {
+    if (task.taskId !== undefined) {
+      if (walk.doneTasks.has(task.taskId)) continue;
+      walk.doneTasks.add(task.taskId);
+    }
+    count += yield* artifactsOf(walk, task);
+  }
+  return count;
+}
+
+/** The task's assets not handed out before; its unusable and skipped artifacts reported. Returns how many. */
+function* artifactsOf(walk: TaskWalk, task: Task): Generator<Asset, number> {
+  // Asked for SUCCEEDED only; an API that ignored the filter still gets no files taken from unfinished tasks.
+  if (task.status !== undefined && task.status !== 'SUCCEEDED') return 0;
+  let count = 0;
+  for (const artifact of task.artifacts) {
+    if (artifact.kind === 'skipped') {
+      const { assetId, reason } = artifact;
+      walk.onEvent?.({ type: 'artifact-unusable', taskId: task.taskId, assetId, reason });
+    } else if (artifact.kind !== 'asset') {
+      const { assetId, kind } = artifact;
+      walk.onEvent?.({ type: 'artifact-skipped', taskId: task.taskId ?? '', assetId, reason: kind });
+    } else if (!walk.seen.has(artifact.asset.assetId)) {
+      walk.seen.add(artifact.asset.assetId);
+      count++;
+      yield artifact.asset;
+    }
+  }
+  return count;
 }
