@@ -91,6 +91,7 @@ describe('what a refusal says (issue 17, items 8 and 14)', () => {
       maxRetryAfterMs: 50,
       backoffBaseMs: 1,
       gate: new RateGate(),
+      onRetry: undefined,
     });
     nock(BASE)
       .get('/v1/x')
@@ -112,6 +113,7 @@ describe('what a refusal says (issue 17, items 8 and 14)', () => {
       maxRetryAfterMs: 50,
       backoffBaseMs: 1,
       gate: new RateGate(),
+      onRetry: undefined,
     });
     nock(BASE).get('/v1/v1/runwayml/assets/').query(true).reply(404, { error: 'Not found', code: 404 });
     const error = (await api

@@ -1,7 +1,7 @@
 import type { AssetsClient } from '../api/client.js';
 import { AbortError, ApiError, DownloadError, RunwayBackupError } from '../errors.js';
 import type { Asset } from '../types.js';
-import { iterateAssets } from './paginate.js';
+import { iterateAssets, type ListingEvent } from './paginate.js';
 import { iterateTasks } from './tasks.js';
 
 export interface Relister {
@@ -18,27 +18,54 @@ export function gone(message = 'the asset was deleted on Runway'): DownloadError
   return new DownloadError('ERR_ASSET_GONE', message, { retryable: false, status: 404 });
 }
 
-/** Fresh URLs for expired ones. Each re-listing fallback is shared by all workers and reused for a minute. */
+/** What a re-listing found, and whether it proves anything by what it did not find. */
+interface Relisting {
+  assets: Map<string, Asset>;
+  /** Every window was walked to its end, none capped: an asset missing from it is not on Runway any more. */
+  complete: boolean;
+}
+
+const proves = (event: ListingEvent): boolean =>
+  !(
+    event.type === 'incomplete' ||
+    event.type === 'request-limit' ||
+    (event.type === 'capped' && !event.splitting)
+  );
+
+/**
+ * Fresh URLs for expired ones. Each re-listing fallback is shared by all workers and reused for a minute.
+ *
+ * An asset is called gone (`ERR_ASSET_GONE`, counted as deleted, not failed) only on proof: the single-asset
+ * endpoint answers 404, its task lists it as deleted, or a complete listing (no window capped, none cut short)
+ * does not hold it. Anything else (the lookup failed for another reason, the fallback listing stopped at its
+ * request budget or at a capped window) is a failure the next run retries: a file is never reported gone while
+ * its asset may still be on Runway.
+ */
 export function createRelister(
   client: AssetsClient,
   account: string | undefined,
   signal: AbortSignal,
 ): Relister {
-  let listing: { at: number; assets: Promise<Map<string, Asset>> } | undefined;
-  const relist = (): Promise<Map<string, Asset>> => {
+  let listing: { at: number; result: Promise<Relisting> } | undefined;
+  const relist = (): Promise<Relisting> => {
     if (!listing || Date.now() - listing.at > 60_000) {
-      const assets = (async () => {
-        const map = new Map<string, Asset>();
-        for await (const asset of iterateAssets(client, { email: account, signal }))
-          map.set(asset.assetId, asset);
-        return map;
+      const result = (async () => {
+        const assets = new Map<string, Asset>();
+        let complete = true;
+        const onEvent = (event: ListingEvent) => {
+          if (!proves(event)) complete = false;
+        };
+        for await (const asset of iterateAssets(client, { email: account, signal, onEvent }))
+          assets.set(asset.assetId, asset);
+        return { assets, complete };
       })();
-      assets.catch(() => {});
-      listing = { at: Date.now(), assets };
+      result.catch(() => {});
+      listing = { at: Date.now(), result };
     }
-    return listing.assets;
+    return listing.result;
   };
-  // The task history's fallback, like the assets one: one walk for every worker, kept for a minute.
+  // The task history's fallback, like the assets one: one walk for every worker, kept for a minute. It never
+  // proves an absence (the history holds the newest 2,000 tasks only, and uploads have none).
   let history: { at: number; assets: Promise<Map<string, Asset>> } | undefined;
   const rewalk = (): Promise<Map<string, Asset>> => {
     if (!history || Date.now() - history.at > 60_000) {
@@ -53,6 +80,23 @@ export function createRelister(
     }
     return history.assets;
   };
+  /** The single-asset lookup: the asset, `gone()` on a 404, or the error that proves nothing. */
+  const byId = async (assetId: string): Promise<Asset | { unproven: unknown }> => {
+    try {
+      return await client.getAsset(assetId, { email: account, signal });
+    } catch (error) {
+      if (signal.aborted) throw new AbortError();
+      if (error instanceof ApiError && error.status === 404) throw gone();
+      if (error instanceof ApiError && error.status === 401) throw error;
+      return { unproven: error };
+    }
+  };
+  const unproven = (assetId: string, cause: unknown): DownloadError =>
+    new DownloadError(
+      'ERR_REFRESH_FAILED',
+      `no fresh URL for ${assetId}: ${cause instanceof Error ? cause.message : 'the asset was not listed'}; the next run tries again`,
+      { retryable: false, cause },
+    );
   const fromTask = async (assetId: string, taskId: string): Promise<Asset> => {
     if (client.getTask) {
       try {
@@ -70,21 +114,21 @@ export function createRelister(
       }
     }
     const found = (await rewalk()).get(assetId);
-    if (!found) throw gone();
-    return found;
+    if (found) return found;
+    const asset = await byId(assetId);
+    if ('unproven' in asset) throw unproven(assetId, asset.unproven);
+    return asset;
   };
   return {
     async fresh(assetId, taskId) {
       if (taskId !== undefined) return fromTask(assetId, taskId);
-      try {
-        return await client.getAsset(assetId, { email: account, signal });
-      } catch (error) {
-        if (signal.aborted) throw new AbortError();
-        if (error instanceof ApiError && error.status === 401) throw error;
-      }
-      const found = (await relist()).get(assetId);
-      if (!found) throw gone();
-      return found;
+      const asset = await byId(assetId);
+      if (!('unproven' in asset)) return asset;
+      const { assets, complete } = await relist();
+      const found = assets.get(assetId);
+      if (found) return found;
+      if (complete) throw gone();
+      throw unproven(assetId, asset.unproven);
     },
   };
 }
