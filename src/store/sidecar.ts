@@ -11,13 +11,15 @@ export function sanitizeMetadata(raw: RawAsset): Record<string, unknown> {
     if (typeof value === 'string') return /^https?:\/\//i.test(value) ? undefined : value;
     if (Array.isArray(value)) return value.map(clean).filter((v) => v !== undefined);
     if (value && typeof value === 'object') {
-      const result: Record<string, unknown> = {};
+      const fields: [string, unknown][] = [];
       for (const [key, inner] of Object.entries(value)) {
         if (URL_FIELDS.has(key)) continue;
         const cleaned = clean(inner);
-        if (cleaned !== undefined) result[key] = cleaned;
+        if (cleaned !== undefined) fields.push([key, cleaned]);
       }
-      return result;
+      // fromEntries defines each field as an own property: assigned into a `{}`, a field named `__proto__` would
+      // become the object's prototype instead, and vanish from the sidecar.
+      return Object.fromEntries(fields);
     }
     return value;
   };
