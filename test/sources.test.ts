@@ -297,3 +297,38 @@ describe('fresh URLs for assets found through the task history', () => {
     expect(s.stats.taskQueries.at(-1)).toBe(`task/${encodeURIComponent(asset.taskId!)}`);
   });
 });
+
+describe('a task-history walk cut short (issue 17, item 10)', () => {
+  it('is an incomplete listing, not a capped window', async () => {
+    const s = await sim({ assets: 300, fixedSizes: 10 });
+    const events: SourceEvent[] = [];
+    await collect(
+      iterateAccount(simClient(s), {
+        mediaTypes: ALL,
+        taskHistory: 'always',
+        maxTaskRequests: 2,
+        onEvent: (e) => events.push(e),
+      }),
+    );
+    expect(events).toContainEqual({
+      type: 'incomplete',
+      window: 'tasks',
+      seen: expect.any(Number),
+      requests: 2,
+    });
+    expect(events.filter((e) => e.type === 'capped')).toEqual([]);
+  });
+
+  it('walked to its end it is neither', async () => {
+    const s = await sim({ assets: 300, fixedSizes: 10 });
+    const events: SourceEvent[] = [];
+    await collect(
+      iterateAccount(simClient(s), {
+        mediaTypes: ALL,
+        taskHistory: 'always',
+        onEvent: (e) => events.push(e),
+      }),
+    );
+    expect(events.filter((e) => e.type === 'incomplete' || e.type === 'capped')).toEqual([]);
+  });
+});

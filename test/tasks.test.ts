@@ -173,5 +173,8 @@ describe('iterateTasks over the simulator', () => {
     expect(s.stats.taskQueries).toHaveLength(3);
     expect(assets.length).toBeGreaterThan(0);
     expect(events).toContainEqual(expect.objectContaining({ type: 'request-limit', requests: 3 }));
+    // Cut short is an incomplete listing (exit 1), never a capped window (issue 17, item 10).
+    expect(events).toContainEqual(expect.objectContaining({ type: 'incomplete', requests: 3 }));
+    expect(events.some((e) => e.type === 'capped')).toBe(false);
   });
 });

@@ -110,6 +110,7 @@ class ListCounts {
   readonly onEvent = (e: SourceEvent): void => {
     if (e.type === 'capped') this.capped.push({ window: e.window, seen: e.seen });
     if (e.type === 'listing' && e.event.type === 'incomplete') this.cut.push(e.event);
+    if (e.type === 'incomplete') this.cut.push(e);
     if (e.type === 'skipped') this.skipped++;
     if (e.type === 'artifact-skipped') this.artifactsSkipped[e.reason]++;
     if (e.type === 'tasks-page') this.tasksWalked = true;

@@ -75,7 +75,12 @@ export interface BackupSummary {
   /** Task artifacts with nothing to fetch (deleted in Runway, directories): counted, not failures. */
   artifactsSkipped: { deleted: number; directory: number };
   /** Walks cut short by the request budget (heavy drift): the listing is incomplete, not the account. */
-  incompleteWindows: { account: string | undefined; window: WindowName; seen: number; requests: number }[];
+  incompleteWindows: {
+    account: string | undefined;
+    window: WindowName | 'tasks';
+    seen: number;
+    requests: number;
+  }[];
   /** Accounts whose listing the API refused; the others were backed up. */
   failedAccounts: { account: string | undefined; code: string; reason: string }[];
   /** Requests to the API (listing pages and single-asset lookups), retries included. */
@@ -149,6 +154,14 @@ export class Accounting {
         break;
       case 'capped':
         s.cappedWindows.push({ account, window: event.window, seen: event.seen });
+        break;
+      case 'incomplete':
+        s.incompleteWindows.push({
+          account,
+          window: event.window,
+          seen: event.seen,
+          requests: event.requests,
+        });
         break;
       case 'skipped':
         s.skippedItems.push({ account, assetId: event.assetId, reason: event.reason });

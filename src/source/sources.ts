@@ -21,8 +21,13 @@ export type SourceEvent =
   | { type: 'skipped'; source: 'assets' | 'tasks'; assetId: string | undefined; reason: string }
   /** A deleted artifact or a directory: nothing to fetch; counted, not a failure. */
   | { type: 'artifact-skipped'; assetId: string; taskId: string; reason: 'deleted' | 'directory' }
-  /** A window that may hide older assets (a walk cut short by its request limit counts as capped too). */
-  | { type: 'capped'; window: WindowName | 'tasks'; seen: number };
+  /** A window that may hide older assets: its last page was full at the API's last offset. */
+  | { type: 'capped'; window: WindowName | 'tasks'; seen: number }
+  /**
+   * The task history's walk was cut short (request budget, drift re-read out of requests): an incomplete listing,
+   * as the assets walk's own `incomplete` event (passed in `listing`) is for its windows.
+   */
+  | { type: 'incomplete'; window: 'tasks'; seen: number; requests: number };
 
 export interface AccountSourceOptions {
   /** The account, required by the API when several are configured. */
@@ -31,6 +36,8 @@ export interface AccountSourceOptions {
   mediaTypes: MediaType[];
   /** @default 'auto' */
   taskHistory?: TaskHistoryMode;
+  /** Safety stop on the task history's page requests (iterateTasks' `maxRequests`). @default 100 */
+  maxTaskRequests?: number | undefined;
   signal?: AbortSignal;
   onEvent?: (e: SourceEvent) => void;
 }
@@ -134,14 +141,25 @@ export async function* iterateAccount(
         });
         break;
       case 'capped':
-      case 'request-limit':
         emit({ type: 'capped', window: 'tasks', seen: event.seen });
+        break;
+      case 'incomplete':
+        emit({ type: 'incomplete', window: 'tasks', seen: event.seen, requests: event.requests });
+        break;
+      case 'request-limit':
+        // Always followed by `incomplete`, which says it.
         break;
       case 'drift':
         break;
     }
   };
-  for await (const asset of iterateTasks(client, { email, seen, signal, onEvent: onTask })) {
+  for await (const asset of iterateTasks(client, {
+    email,
+    seen,
+    signal,
+    onEvent: onTask,
+    maxRequests: options.maxTaskRequests,
+  })) {
     if (wanted(asset.mediaType, types)) yield asset;
   }
 }

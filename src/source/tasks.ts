@@ -18,8 +18,13 @@ export type TaskEvent =
   | { type: 'drift'; offset: number; reread: number }
   /** The window's last page was full: older tasks exist than the API can list. */
   | { type: 'capped'; seen: number }
-  /** The walk stopped at `maxRequests`: older tasks may exist. `seen` as for `capped`. */
-  | { type: 'request-limit'; requests: number; seen: number };
+  /** The walk stopped at `maxRequests`: older tasks may exist. `seen` as for `capped`. Followed by `incomplete`. */
+  | { type: 'request-limit'; requests: number; seen: number }
+  /**
+   * The walk was cut short (the request budget ran out, while walking or while re-reading after drift): tasks of
+   * the window may be missing from what was yielded. Not `capped`: the window itself may have ended in reach.
+   */
+  | { type: 'incomplete'; requests: number; seen: number };
 
 export interface IterateTasksOptions {
   /** The account, required by the API when several are configured. */
@@ -80,7 +85,14 @@ export async function* iterateTasks(
     return promise;
   };
   // Bounded by the window (2,000 tasks plus what drift adds), so the walk never re-emits a task's events.
-  const walk: TaskWalk = { fetchPage, pageSize, seen, doneTasks: new Set<string>(), onEvent };
+  const walk: TaskWalk = {
+    fetchPage,
+    pageSize,
+    seen,
+    doneTasks: new Set<string>(),
+    onEvent,
+    requests: () => requests,
+  };
 
   let offset = 0;
   let pending = fetchPage(0);
@@ -90,6 +102,7 @@ export async function* iterateTasks(
     for (;;) {
       if (pending === undefined) {
         onEvent?.({ type: 'request-limit', requests, seen: walk.doneTasks.size });
+        onEvent?.({ type: 'incomplete', requests, seen: walk.doneTasks.size });
         return;
       }
       const page = await pending;
@@ -146,6 +159,8 @@ interface TaskWalk {
   /** Tasks whose artifacts were handed out (or reported): not read again. */
   doneTasks: Set<string>;
   onEvent: ((event: TaskEvent) => void) | undefined;
+  /** Page requests sent so far. */
+  requests: () => number;
 }
 
 /**
@@ -161,7 +176,11 @@ async function* rereadBefore(
   for (let back = offset; back > 0; ) {
     back = Math.max(0, back - (walk.pageSize - 1));
     const again = walk.fetchPage(back);
-    if (again === undefined) break;
+    if (again === undefined) {
+      // Out of requests before the re-read reached known ground: what drifted may have been missed.
+      walk.onEvent?.({ type: 'incomplete', requests: walk.requests(), seen: walk.doneTasks.size });
+      break;
+    }
     const earlier = await again;
     reread += yield* fresh(walk, earlier, back);
     if (earlier.rawIds.some((id) => id !== undefined && anchorPage.has(id))) break;
