@@ -445,7 +445,15 @@ describe('a split .part the journal cannot vouch for', () => {
     await fs.writeFile(`${dest}.part`, part);
     let state: ResumeState | undefined = { validator: '"v1"', total: size, segments };
     const ranges: (string | undefined)[] = [];
+    // Resolved once the first lane has let go of its body, which it does at its new end, the midpoint: the split's
+    // record is held until then, so the lane always meets that end while the record is pending. (A fixed 100 ms was
+    // a race: on a loaded machine the lane had not reached the midpoint yet.)
+    let reachedMidpoint!: () => void;
+    const atMidpoint = new Promise<void>((resolve) => {
+      reachedMidpoint = resolve;
+    });
     const transport = async (request: TransportRequest): Promise<TransportResponse> => {
+      const first = ranges.length === 0;
       ranges.push(request.headers.range);
       const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
@@ -528,7 +536,15 @@ describe('splitting while the first lane runs (FileTransfer, scripted server)', 
     const data = pattern(size, (i) => i * 31 + (i >> 10));
     const dest = path.join(await tempDir(), 'clip.mp4');
     const ranges: (string | undefined)[] = [];
+    // Resolved once the first lane has let go of its body, which it does at its new end, the midpoint: the split's
+    // record is held until then, so the lane always meets that end while the record is pending. (A fixed 100 ms was
+    // a race: on a loaded machine the lane had not reached the midpoint yet.)
+    let reachedMidpoint!: () => void;
+    const atMidpoint = new Promise<void>((resolve) => {
+      reachedMidpoint = resolve;
+    });
     const transport = async (request: TransportRequest): Promise<TransportResponse> => {
+      const first = ranges.length === 0;
       ranges.push(request.headers.range);
       const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
@@ -542,9 +558,13 @@ describe('splitting while the first lane runs (FileTransfer, scripted server)', 
           ...(m ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {}),
         },
         body: (async function* () {
-          for (let at = start; at < end; at += MiB) {
-            await new Promise((resolve) => setImmediate(resolve));
-            yield data.subarray(at, Math.min(end, at + MiB));
+          try {
+            for (let at = start; at < end; at += MiB) {
+              await new Promise((resolve) => setImmediate(resolve));
+              yield data.subarray(at, Math.min(end, at + MiB));
+            }
+          } finally {
+            if (first) reachedMidpoint();
           }
         })(),
         destroy() {},
@@ -562,7 +582,7 @@ describe('splitting while the first lane runs (FileTransfer, scripted server)', 
         get: () => state,
         set: async (next) => {
           if (next?.segments && next.segments.length > 1 && splitsRecorded++ === 0) {
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            await atMidpoint;
             if (recordSplit === 'fails') throw Object.assign(new Error('journal full'), { code: 'ENOSPC' });
           }
           state = next;
