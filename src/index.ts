@@ -47,6 +47,8 @@ export { verifyBackup } from './report/verify.js';
 export { RateGate } from './retry.js';
 export type { BackupEvent, BackupFailure, BackupOptions, BackupSummary, FileJob } from './run/backup.js';
 export { backup } from './run/backup.js';
+export type { RepairOptions, RepairReport, UnprovenFile } from './run/repair.js';
+export { repair } from './run/repair.js';
 export type { IterateOptions, ListingEvent, WindowName } from './source/paginate.js';
 export { iterateAssets } from './source/paginate.js';
 export type { AccountSourceOptions, SourceEvent, TaskHistoryMode } from './source/sources.js';

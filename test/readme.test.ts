@@ -4,10 +4,12 @@ import { createClient } from '../src/api/client.js';
 import { BACKUP_SPEC } from '../src/commands/backup.js';
 import { DEMO_SPEC } from '../src/commands/demo.js';
 import { LIST_SPEC } from '../src/commands/list.js';
+import { REPAIR_SPEC } from '../src/commands/repair.js';
 import { SIMULATE_SPEC } from '../src/commands/simulate.js';
 import { VERIFY_SPEC } from '../src/commands/verify.js';
 import { verifyBackup } from '../src/report/verify.js';
 import { backup } from '../src/run/backup.js';
+import { repair } from '../src/run/repair.js';
 import { iterateAssets } from '../src/source/paginate.js';
 import { LOCK_NAME } from '../src/store/lock.js';
 import { sim } from './helpers/sim.js';
@@ -25,7 +27,7 @@ function section(title: string): string {
 
 describe('item 15: the README says what the program does', () => {
   it('documents every flag of every command, the idle timeout and --retries among them', () => {
-    for (const spec of [BACKUP_SPEC, LIST_SPEC, VERIFY_SPEC, DEMO_SPEC]) {
+    for (const spec of [BACKUP_SPEC, LIST_SPEC, VERIFY_SPEC, DEMO_SPEC, REPAIR_SPEC]) {
       for (const name of Object.keys(spec.flags))
         expect(readme, `${spec.name} --${name}`).toContain(`--${name}`);
     }
@@ -54,6 +56,11 @@ describe('item 15: the README says what the program does', () => {
     const report = await verifyBackup({ out });
     const verify = section('Verify');
     for (const field of Object.keys(report)) expect(verify, field).toContain(`\`${field}\``);
+
+    const repaired = await repair({ out, token: s.token, baseUrl: s.url, dryRun: true });
+    const repairSection = section('Repair');
+    for (const field of [...Object.keys(repaired), ...Object.keys(repaired.proven)])
+      expect(repairSection, field).toContain(`\`${field}\``);
 
     const client = createClient({ token: s.token, baseUrl: s.url });
     const list = section('List');

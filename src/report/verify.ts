@@ -246,6 +246,11 @@ async function sortUnrecorded(out: string, known: Set<string>, report: VerifyRep
     if (ATOMIC_OWN_FILES.includes(atomicTempOf(file)?.name ?? '')) continue;
     if (file === GALLERY_NAME && (await isOurGallery(path.join(out, file)))) continue;
     if (path.basename(file).startsWith(`${LOCK_NAME}.`)) continue; // a takeover's temp or break file
+    // A broken manifest.json that `repair` kept aside: a copy this tool moved, not a stranger.
+    if (/^manifest\.json\.broken-\d+$/.test(file)) {
+      report.setAside.push(file);
+      continue;
+    }
     const original = setAsideOf(file);
     if (file.endsWith('.part')) report.partials.push(file);
     else if (original !== undefined && known.has(original)) report.setAside.push(file);

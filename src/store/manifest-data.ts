@@ -1,5 +1,6 @@
 // The manifest's data: its types, the changes the journal records (JournalOp) and how one applies, and how the data
 // is read from (checked shape) and written to (snapshot pieces) manifest.json. No files, no I/O: see manifest.ts.
+import path from 'node:path';
 import { ManifestCorruptError } from '../errors.js';
 
 export const MANIFEST_VERSION = 1;
@@ -105,10 +106,9 @@ export function parseManifest(text: string, file: string): ManifestData {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ManifestCorruptError(
-      `${file} is not valid JSON; it was left untouched (move it away to start over)`,
-      { cause: error },
-    );
+    throw new ManifestCorruptError(`${file} is not valid JSON; it was left untouched: ${repairHint(file)}`, {
+      cause: error,
+    });
   }
   const data = checkShape(parsed, file);
   // JSON.parse makes plain objects (a key `__proto__` among them is an own property, so nothing is lost here);
@@ -120,11 +120,26 @@ export function parseManifest(text: string, file: string): ManifestData {
   return data;
 }
 
+/** What to do about a broken manifest: the command that rebuilds it, ready to paste. */
+function repairHint(file: string): string {
+  const out = path.dirname(file);
+  const shown = /[\s'"$`\\]/.test(out) ? JSON.stringify(out) : out;
+  return `run \`runway-backup repair --out ${shown}\` to rebuild it from the files`;
+}
+
 function checkShape(data: unknown, file: string): ManifestData {
   const bad = (why: string): never => {
-    throw new ManifestCorruptError(`${file} is not a valid manifest (${why}); it was left untouched`);
+    throw new ManifestCorruptError(
+      `${file} is not a valid manifest (${why}); it was left untouched: ${repairHint(file)}`,
+    );
   };
   if (!isObject(data)) return bad('not an object');
+  if (typeof data.version === 'number' && data.version > MANIFEST_VERSION) {
+    // Nothing to repair: a newer runway-backup reads it.
+    throw new ManifestCorruptError(
+      `${file} was written by a newer runway-backup (manifest version ${data.version}); upgrade to read it`,
+    );
+  }
   if (data.version !== MANIFEST_VERSION) return bad(`unsupported version ${JSON.stringify(data.version)}`);
   if (!isObject(data.assets)) return bad('no assets map');
   for (const [key, entry] of Object.entries(data.assets)) {
