@@ -20,7 +20,7 @@ const MAX_ACCOUNT_BYTES = 200;
  * + `.part.json`. Fixed rather than computed from the actual extension, so that a file's name does not change when
  * the API starts reporting another extension or more previews (lesson 9: renames cost re-downloads).
  */
-const SUFFIX_RESERVE_BYTES = '.preview-99'.length + 1 + 8 + '.part.json'.length;
+export const SUFFIX_RESERVE_BYTES = '.preview-99'.length + 1 + 8 + '.part.json'.length;
 
 const EXTENSION = /^[a-z0-9]{1,8}$/;
 const UUID_CHARS = /^[0-9a-zA-Z-]+$/;
@@ -45,7 +45,7 @@ const graphemes =
     ? new Intl.Segmenter(undefined, { granularity: 'grapheme' })
     : undefined;
 
-function utf8Length(text: string): number {
+export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
@@ -88,7 +88,7 @@ function stripEdges(text: string): string {
   return text.replace(/^[ .]+|[ .]+$/g, '');
 }
 
-function isReservedDeviceName(segment: string): boolean {
+export function isReservedDeviceName(segment: string): boolean {
   const base = segment.split('.')[0] ?? '';
   return RESERVED.test(base.trimEnd());
 }
@@ -140,7 +140,7 @@ function checkedExtension(value: string | undefined): string | undefined {
 }
 
 /** The extension of a file name; none for dotfiles like `.mp4` or names ending in a dot. */
-function nameExtension(name: string | undefined): string | undefined {
+export function nameExtension(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
   const dot = name.lastIndexOf('.');
   return dot > 0 ? checkedExtension(name.slice(dot + 1)) : undefined;
