@@ -17,6 +17,7 @@ import { sanitizeMetadata } from '../store/sidecar.js';
 import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { claimOutFolder } from './claim.js';
+import { claimsFromManifest, type PathClaims } from './claims.js';
 import { saveAndUnlock, settleWork } from './finish.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
@@ -163,7 +164,7 @@ async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void>
 
 /** One run's wiring: where assets come from, how each becomes transfers, and what is recorded when. */
 class Run {
-  readonly #claimed = new Map<string, string>();
+  readonly #claims: PathClaims;
   readonly #seen = new Set<string>();
   readonly #knownDirs = new Map<string, Set<string>>();
   readonly #relisters = new Map<string | undefined, Relister>();
@@ -181,6 +182,7 @@ class Run {
     readonly extra: Pick<BackupOptions, 'transport' | 'io'>,
   ) {
     this.#perAccountFolders = o.accounts.length > 1;
+    this.#claims = claimsFromManifest(manifest);
   }
 
   /** Every wanted asset of one account once: its assets windows, and the task history when they are capped. */
@@ -218,7 +220,8 @@ class Run {
         this.#perAccountFolders,
         this.o.previews,
         this.out,
-        this.#claimed,
+        this.#claims,
+        this.manifest.get(asset.assetId),
       );
       this.acct.asset(asset, account, plan.jobs.length);
       return plan;
@@ -355,7 +358,8 @@ class Run {
       // The resume state goes to the manifest journal: one appended line, not a file per download.
       resumeStore: {
         get: () => m.partial(job.assetId, key),
-        set: (state) => m.setPartial(job.assetId, key, state),
+        // With its path, so that the path stays this asset's while the `.part` waits (see claims.ts).
+        set: (state) => m.setPartial(job.assetId, key, state && { ...state, path: job.path }),
       },
       refreshUrl: async () => {
         const fresh = urlOf(await relister.fresh(job.assetId, taskId), job);

@@ -51,6 +51,11 @@ export interface PartialState {
   validator?: string | undefined;
   total: number | undefined;
   segments?: [number, number, number][] | undefined;
+  /**
+   * Where the `.part` is (the final path, relative): the path is this asset's while it is unfinished, so no other
+   * asset is given it, and a later run (even after a rename on Runway) continues the same `.part`.
+   */
+  path?: string | undefined;
 }
 
 export interface ManifestData {
