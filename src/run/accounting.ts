@@ -34,6 +34,8 @@ export type BackupEvent =
   | { type: 'file-gone'; file: FileJob }
   /** The manifest recorded this file, but the disk holds a different size: it was moved aside, then fetched. */
   | { type: 'file-damaged'; file: FileJob; movedTo: string }
+  /** The manifest recorded this file done, but it is no longer on disk: it is fetched again. */
+  | { type: 'file-vanished'; file: FileJob }
   | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string }
   /** The number of parallel transfers changed (`--concurrency auto`). */
   | { type: 'lanes'; lanes: number }
@@ -68,6 +70,8 @@ export interface BackupSummary {
   gone: { assetId: string; name: string | undefined; path: string }[];
   /** Files the manifest recorded but the disk no longer held intact: moved aside (when present) and fetched again. */
   damaged: { path: string; movedTo: string | undefined }[];
+  /** Files the manifest recorded done that were no longer on disk (deleted or moved away by hand): fetched again. */
+  vanished: { assetId: string; path: string }[];
   /** Items of the listing that were unusable (no id or url), reported and skipped. */
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
   /** Windows the API could not list to the end (assets per type, the task history): older assets may exist. */
@@ -127,6 +131,7 @@ export class Accounting {
       failures: [],
       gone: [],
       damaged: [],
+      vanished: [],
       skippedItems: [],
       cappedWindows: [],
       artifactsSkipped: { deleted: 0, directory: 0 },
@@ -198,6 +203,11 @@ export class Accounting {
   damaged(file: FileJob, movedTo: string | undefined): void {
     this.summary.damaged.push({ path: file.path, movedTo });
     if (movedTo !== undefined) this.#emit({ type: 'file-damaged', file, movedTo });
+  }
+
+  vanished(file: FileJob): void {
+    this.summary.vanished.push({ assetId: file.assetId, path: file.path });
+    this.#emit({ type: 'file-vanished', file });
   }
 
   started(file: FileJob): void {

@@ -301,8 +301,9 @@ class Run {
     }
     if (this.signal.aborted) return false;
     this.acct.planned(job);
-    const movedTo = await setAsideDamaged(m, job, this.out);
-    if (movedTo !== undefined) this.acct.damaged(job, movedTo);
+    const found = await setAsideDamaged(m, job, this.out);
+    if (found && 'movedTo' in found) this.acct.damaged(job, found.movedTo);
+    else if (found) this.acct.vanished(job);
     const relister = this.#relister(account);
     let url = urlOf(asset, job) ?? asset.url;
     // A 404 while the asset is still listed gets one more try, with the fresh URL that proved it listed.

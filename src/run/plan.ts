@@ -88,19 +88,20 @@ export async function isDone(manifest: Manifest, job: FileJob, out: string): Pro
 
 /**
  * A file the manifest records as done but whose size on disk is wrong was damaged after the backup: it is moved
- * to `<stem>.damaged-N.<ext>` (never silently overwritten) and its record demoted, so it is fetched again.
+ * to `<stem>.damaged-N.<ext>` (never silently overwritten) and its record demoted, so it is fetched again. One no
+ * longer on disk at all is `vanished`: demoted too, and named, so that it is never fetched again without a word.
  */
 export async function setAsideDamaged(
   manifest: Manifest,
   job: FileJob,
   out: string,
-): Promise<string | undefined> {
+): Promise<{ movedTo: string } | { vanished: true } | undefined> {
   const record = manifest.doneFile(job.assetId, job.role, job.index);
   // Already marked missing (by `verify`, which moved a damaged copy aside itself): nothing to move here.
   if (record?.status !== 'done') return undefined;
   await manifest.demoteFile(job.assetId, job.role, job.index);
   const file = resolveInside(out, record.path);
-  if ((await fileSize(file)) === undefined) return undefined;
+  if ((await fileSize(file)) === undefined) return { vanished: true };
   const aside = await setAside(file, 'damaged');
-  return path.relative(out, aside).split(path.sep).join('/');
+  return { movedTo: path.relative(out, aside).split(path.sep).join('/') };
 }
