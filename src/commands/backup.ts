@@ -201,6 +201,9 @@ class RunNotices {
         `damaged since it was backed up (wrong size): ${printable(event.file.path)}; kept as ${printable(event.movedTo)}, fetching it again`,
       );
     }
+    if (event.type === 'set-aside') {
+      say(`kept a different file that stood at ${printable(event.path)} as ${printable(event.movedTo)}`);
+    }
     if (event.type === 'file-vanished') {
       warn(`missing since it was backed up: ${printable(event.file.path)}; fetching it again`);
     }

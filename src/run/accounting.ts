@@ -34,6 +34,8 @@ export type BackupEvent =
   | { type: 'file-gone'; file: FileJob }
   /** The manifest recorded this file, but the disk holds a different size: it was moved aside, then fetched. */
   | { type: 'file-damaged'; file: FileJob; movedTo: string }
+  /** A file that stood where a sidecar goes and was not ours was moved aside before the sidecar was written. */
+  | { type: 'set-aside'; path: string; movedTo: string }
   /** The manifest recorded this file done, but it is no longer on disk: it is fetched again. */
   | { type: 'file-vanished'; file: FileJob }
   | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string }
@@ -203,6 +205,10 @@ export class Accounting {
   damaged(file: FileJob, movedTo: string | undefined): void {
     this.summary.damaged.push({ path: file.path, movedTo });
     if (movedTo !== undefined) this.#emit({ type: 'file-damaged', file, movedTo });
+  }
+
+  setAside(relative: string, movedTo: string): void {
+    this.#emit({ type: 'set-aside', path: relative, movedTo });
   }
 
   vanished(file: FileJob): void {

@@ -10,10 +10,8 @@ import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError } f
 import { isDiskError, toDiskError } from '../fsutil.js';
 import { createRelister, gone, isGone, type Relister } from '../source/refresh.js';
 import { iterateAccount } from '../source/sources.js';
-import { writeIfChanged } from '../store/atomic-write.js';
 import { resolveInside } from '../store/layout.js';
 import { Manifest } from '../store/manifest.js';
-import { sanitizeMetadata } from '../store/sidecar.js';
 import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { claimOutFolder } from './claim.js';
@@ -21,6 +19,7 @@ import { claimsFromManifest, type PathClaims } from './claims.js';
 import { saveAndUnlock, settleWork } from './finish.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
+import { writeSidecar } from './sidecar.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
 export type { BackupOptions } from './options.js';
@@ -267,10 +266,8 @@ class Run {
       if (this.o.metadata) {
         sidecar = plan.sidecar;
         try {
-          await writeIfChanged(
-            resolveInside(this.out, sidecar),
-            `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
-          );
+          const { movedAside } = await writeSidecar(this.out, sidecar, asset);
+          if (movedAside !== undefined) this.acct.setAside(sidecar, movedAside);
         } catch (error) {
           if (isDiskError(error)) throw error;
           // Something else stands at the sidecar's path (a folder, say): this asset's sidecar fails, not the run.
