@@ -54,6 +54,8 @@ export async function runVerify(argv: string[]): Promise<number> {
       );
     }
     for (const w of report.wanted) lines.push(`needs fetching: ${printable(w.path)} (${w.reason})`);
+    for (const u of report.unreadable) lines.push(`unreadable: ${printable(u.path)} (${u.reason})`);
+    for (const m of report.missingSidecars) lines.push(`missing sidecar: ${printable(m.path)} (${m.reason})`);
     for (const p of report.partials) lines.push(`unfinished: ${printable(p)}`);
     for (const s of report.setAside) lines.push(`set aside: ${printable(s)}`);
     for (const u of report.untracked) lines.push(`untracked: ${printable(u)}`);
@@ -61,12 +63,14 @@ export async function runVerify(argv: string[]): Promise<number> {
   }
   if (!values.quiet) {
     const summary = [
-      `${plural(report.checked, 'file')} checked${report.quick ? ' (size only)' : `, ${formatBytes(report.bytesHashed)} hashed`}: ${report.ok} ok, ${report.missing.length} missing, ${report.corrupt.length} corrupt, ${report.partials.length} unfinished, ${report.setAside.length} set aside, ${report.untracked.length} untracked`,
+      `${plural(report.checked, 'file')} checked${report.quick ? ' (size only)' : `, ${formatBytes(report.bytesHashed)} hashed`}: ${report.ok} ok, ${report.missing.length} missing, ${report.corrupt.length} corrupt, ${report.unreadable.length ? `${report.unreadable.length} unreadable, ` : ''}${report.partials.length} unfinished, ${report.setAside.length} set aside, ${report.untracked.length} untracked`,
     ];
     if (report.needFetching > 0) {
       summary.push(
         `${plural(report.needFetching, 'file needs', 'files need')} fetching: run \`runway-backup backup\` with the same --out`,
       );
+    } else if (report.unreadable.length > 0) {
+      summary.push(`${plural(report.unreadable.length, 'file')} could not be read: check their permissions`);
     } else if (!report.healthy) {
       summary.push('unfinished downloads: run `runway-backup backup` with the same --out to complete them');
     }
