@@ -204,6 +204,9 @@ class RunNotices {
     if (event.type === 'set-aside') {
       say(`kept a different file that stood at ${printable(event.path)} as ${printable(event.movedTo)}`);
     }
+    if (event.type === 'part-removed') {
+      say(`removed an unfinished download that no wanted file needs: ${printable(event.path)}`);
+    }
     if (event.type === 'file-vanished') {
       warn(`missing since it was backed up: ${printable(event.file.path)}; fetching it again`);
     }

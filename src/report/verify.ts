@@ -51,6 +51,13 @@ export interface VerifyReport {
   corrupt: VerifyProblem[];
   /** Found missing or corrupt by an earlier check and not fetched again since: still wanted. */
   wanted: VerifyProblem[];
+  /**
+   * Missing files no backup will fetch again, each with the reason a backup recorded (deleted on Runway, previews
+   * or the media type no longer backed up): kept in the manifest and reported, but no call for a backup.
+   */
+  unfetchable: VerifyProblem[];
+  /** Each `.part` (as in `partials`) and what a backup will do about it (`action`). */
+  unfinished: { path: string; action: string }[];
   /** Recorded files that are there but cannot be read (EACCES, EIO): neither ok nor demoted. */
   unreadable: VerifyProblem[];
   /** `--metadata` sidecars the manifest records that are not on disk: a backup with `--metadata` writes them again. */
@@ -113,6 +120,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     missing: [],
     corrupt: [],
     wanted: [],
+    unfetchable: [],
+    unfinished: [],
     unreadable: [],
     missingSidecars: [],
     needFetching: 0,
@@ -140,10 +149,15 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     }
     await checkSidecars(out, manifest, report);
     await sortUnrecorded(out, known, report);
+    report.unfinished = report.partials.map((p) => ({ path: p, action: partAction(manifest, p) }));
     report.needFetching =
       report.missing.length + report.corrupt.length + report.wanted.length + report.missingSidecars.length;
+    // Not healthy with a file lost for good, though no backup can do anything about it (the exit code says that).
     report.healthy =
-      report.needFetching === 0 && report.partials.length === 0 && report.unreadable.length === 0;
+      report.needFetching === 0 &&
+      report.partials.length === 0 &&
+      report.unreadable.length === 0 &&
+      report.unfetchable.length === 0;
     if (repair) await manifest.flush();
   } catch (error) {
     failed = error;
@@ -284,7 +298,13 @@ async function recheckWanted(
     await c.manifest.recordFile(entry.assetId, { ...rest, status: 'done' });
   }
   if (restored) report.ok++;
-  else {
+  else if (file.unfetchable) {
+    report.unfetchable.push({
+      assetId: entry.assetId,
+      path: file.path,
+      reason: `${file.unfetchable.reason}; a backup will not fetch it`,
+    });
+  } else {
     const since = file.missingSince ? ` since ${file.missingSince.slice(0, 10)}` : '';
     report.wanted.push({
       assetId: entry.assetId,
@@ -292,6 +312,19 @@ async function recheckWanted(
       reason: `found missing or damaged${since}, not fetched again yet`,
     });
   }
+}
+
+/** What a backup does about a `.part`: continue it when a wanted file of ours lands there, else remove it. */
+function partAction(manifest: Manifest, part: string): string {
+  const final = part.slice(0, -'.part'.length);
+  for (const entry of Object.values(manifest.data.assets)) {
+    const file = entry.files.find((f) => f.path === final);
+    if (file?.unfetchable) return `a backup removes it: ${file.unfetchable.reason}`;
+    if (file || Object.values(entry.partials ?? {}).some((state) => state.path === final)) {
+      return 'a backup continues it while its asset is listed, and removes it once a complete listing has no file for it';
+    }
+  }
+  return 'a backup continues it if a listed file goes there, else removes it after a complete listing (when it is ours)';
 }
 
 /** Sorts the folder's files that the manifest does not record, ours aside, into set aside, partial and untracked. */

@@ -34,6 +34,8 @@ export type BackupEvent =
   | { type: 'file-gone'; file: FileJob }
   /** The manifest recorded this file, but the disk holds a different size: it was moved aside, then fetched. */
   | { type: 'file-damaged'; file: FileJob; movedTo: string }
+  /** An unfinished download of ours that no wanted file needs was removed at the end of the run. */
+  | { type: 'part-removed'; path: string }
   /** A file that stood where a sidecar goes and was not ours was moved aside before the sidecar was written. */
   | { type: 'set-aside'; path: string; movedTo: string }
   /** The manifest recorded this file done, but it is no longer on disk: it is fetched again. */
@@ -74,6 +76,8 @@ export interface BackupSummary {
   damaged: { path: string; movedTo: string | undefined }[];
   /** Files the manifest recorded done that were no longer on disk (deleted or moved away by hand): fetched again. */
   vanished: { assetId: string; path: string }[];
+  /** Unfinished downloads (`.part`) no wanted file needs any more, removed after a complete listing. */
+  partsRemoved: string[];
   /** Items of the listing that were unusable (no id or url), reported and skipped. */
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
   /** Windows the API could not list to the end (assets per type, the task history): older assets may exist. */
@@ -134,6 +138,7 @@ export class Accounting {
       gone: [],
       damaged: [],
       vanished: [],
+      partsRemoved: [],
       skippedItems: [],
       cappedWindows: [],
       artifactsSkipped: { deleted: 0, directory: 0 },
@@ -209,6 +214,11 @@ export class Accounting {
 
   setAside(relative: string, movedTo: string): void {
     this.#emit({ type: 'set-aside', path: relative, movedTo });
+  }
+
+  partRemoved(relative: string): void {
+    this.summary.partsRemoved.push(relative);
+    this.#emit({ type: 'part-removed', path: relative });
   }
 
   vanished(file: FileJob): void {

@@ -6,7 +6,7 @@ import { type AssetsClient, createClient } from '../api/client.js';
 import { createLanes } from '../engine/lanes.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { FileTransfer } from '../engine/transfer.js';
-import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError } from '../errors.js';
+import { AbortError, DiskError, RunwayBackupError, UnsafePathError } from '../errors.js';
 import { isDiskError, toDiskError } from '../fsutil.js';
 import { createRelister, gone, isGone, type Relister } from '../source/refresh.js';
 import { iterateAccount } from '../source/sources.js';
@@ -17,28 +17,15 @@ import { Accounting, type BackupSummary } from './accounting.js';
 import { claimOutFolder } from './claim.js';
 import { claimsFromManifest, type PathClaims } from './claims.js';
 import { saveAndUnlock, settleWork } from './finish.js';
+import { fileKey, resolveLeftovers } from './leftovers.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
+import { describe, isAccountRefusal } from './refusal.js';
 import { writeSidecar } from './sidecar.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
 export type { BackupOptions } from './options.js';
 export type { FileJob } from './plan.js';
-
-/**
- * Errors that end one account's listing but not the other accounts' backups: the API refusing that account
- * (400 not configured, 402, 403, 404, 596). An API that cannot be reached or keeps failing fails every account
- * alike, so it ends the run (exit 4), as does anything else.
- */
-function isAccountRefusal(error: unknown): error is ApiError {
-  return error instanceof ApiError && (error.status < 500 || error.status === 596) && error.status !== 429;
-}
-
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
-  return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
-}
 
 /**
  * Backs up an account's media into `options.out`: lists every asset, hands each file that the manifest does not
@@ -97,6 +84,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     await walkAccounts(run, assets);
     scheduler.drain();
     while (assets.size > 0) await Promise.allSettled([...assets]);
+    if (!o.dryRun && !signal.aborted && fatal === undefined) await run.leftovers();
   } catch (error) {
     if (!(error instanceof AbortError) && fatal === undefined) stop(error);
     controller.abort();
@@ -165,6 +153,8 @@ async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void>
 class Run {
   readonly #claims: PathClaims;
   readonly #seen = new Set<string>();
+  /** The files planned this run, by key (`fileKey`) and by path: what the run wants. */
+  readonly #wanted = { keys: new Set<string>(), paths: new Set<string>() };
   readonly #knownDirs = new Map<string, Set<string>>();
   readonly #relisters = new Map<string | undefined, Relister>();
   readonly #perAccountFolders: boolean;
@@ -223,6 +213,10 @@ class Run {
         this.manifest.get(asset.assetId),
       );
       this.acct.asset(asset, account, plan.jobs.length);
+      for (const job of plan.jobs) {
+        this.#wanted.keys.add(fileKey(job.assetId, job.role, job.index));
+        this.#wanted.paths.add(job.path);
+      }
       return plan;
     } catch (error) {
       // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
@@ -230,6 +224,21 @@ class Run {
       this.acct.assetFailed(asset, error.code, error.message);
       return undefined;
     }
+  }
+
+  /** After every asset settled: marks the missing files no backup fetches, removes `.part` files nobody wants. */
+  async leftovers(): Promise<void> {
+    const s = this.acct.summary;
+    const removed = await resolveLeftovers(this.manifest, this.out, {
+      complete: s.cappedWindows.length + s.incompleteWindows.length + s.failedAccounts.length === 0,
+      mediaTypes: this.o.mediaTypes,
+      previews: this.o.previews,
+      seen: this.#seen,
+      planned: this.#wanted.keys,
+      plannedPaths: this.#wanted.paths,
+      claims: this.#claims,
+    });
+    for (const part of removed) this.acct.partRemoved(part);
   }
 
   /** A dry run: what is done and what would be fetched; nothing is written. */

@@ -23,6 +23,12 @@ export interface ManifestFile {
   completedAt: string;
   /** When a check found the file missing or damaged (status `missing`). */
   missingSince?: string | undefined;
+  /**
+   * Why no backup fetches this missing file again, as a backup last found it (deleted on Runway, previews or its
+   * media type no longer backed up); cleared when a run wants it again. `verify` reports it without calling for a
+   * backup.
+   */
+  unfetchable?: { reason: string; since: string } | undefined;
 }
 
 export interface ManifestAsset {
@@ -77,7 +83,14 @@ export type JournalOp =
   | { op: 'file'; assetId: string; file: ManifestFile }
   | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
   | { op: 'demote'; assetId: string; role: FileRole; index: number; at?: string | undefined }
-  | { op: 'partial'; assetId: string; key: string; state?: PartialState };
+  | { op: 'partial'; assetId: string; key: string; state?: PartialState }
+  | {
+      op: 'unfetchable';
+      assetId: string;
+      role: FileRole;
+      index: number;
+      unfetchable?: { reason: string; since: string } | undefined;
+    };
 
 /**
  * A map safe for any string key: no prototype, so no key is special and none is found unless it was set. Copies
@@ -207,6 +220,16 @@ export function apply(data: ManifestData, op: JournalOp): boolean {
           : f,
       );
       entry.status = 'partial';
+      return true;
+    }
+    case 'unfetchable': {
+      if (!entry) return false;
+      const mark = op.unfetchable && typeof op.unfetchable.reason === 'string' ? op.unfetchable : undefined;
+      entry.files = entry.files.map((f) => {
+        if (f.role !== op.role || f.index !== op.index || f.status !== 'missing') return f;
+        const { unfetchable: _old, ...rest } = f;
+        return mark ? { ...rest, unfetchable: mark } : rest;
+      });
       return true;
     }
     default:
