@@ -201,6 +201,15 @@ class RunNotices {
         `damaged since it was backed up (wrong size): ${printable(event.file.path)}; kept as ${printable(event.movedTo)}, fetching it again`,
       );
     }
+    if (event.type === 'set-aside') {
+      say(`kept a different file that stood at ${printable(event.path)} as ${printable(event.movedTo)}`);
+    }
+    if (event.type === 'part-removed') {
+      say(`removed an unfinished download that no wanted file needs: ${printable(event.path)}`);
+    }
+    if (event.type === 'file-vanished') {
+      warn(`missing since it was backed up: ${printable(event.file.path)}; fetching it again`);
+    }
     if (event.type === 'retry' && event.file === undefined) {
       const line = retryNotice(event, this.#settings.retries);
       if (line) say(line);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AbortError, UsageError } from '../errors.js';
-import { fileSize, hashRange, setAside } from '../fsutil.js';
+import { fileSize, hashRange, isDiskError, setAside, toDiskError } from '../fsutil.js';
 import { atomicTempOf } from '../store/atomic-write.js';
 import { resolveInside } from '../store/layout.js';
 import { acquireLock, LOCK_NAME } from '../store/lock.js';
@@ -51,7 +51,18 @@ export interface VerifyReport {
   corrupt: VerifyProblem[];
   /** Found missing or corrupt by an earlier check and not fetched again since: still wanted. */
   wanted: VerifyProblem[];
-  /** missing + corrupt + wanted: the files the next `backup` must fetch. */
+  /**
+   * Missing files no backup will fetch again, each with the reason a backup recorded (deleted on Runway, previews
+   * or the media type no longer backed up): kept in the manifest and reported, but no call for a backup.
+   */
+  unfetchable: VerifyProblem[];
+  /** Each `.part` (as in `partials`) and what a backup will do about it (`action`). */
+  unfinished: { path: string; action: string }[];
+  /** Recorded files that are there but cannot be read (EACCES, EIO): neither ok nor demoted. */
+  unreadable: VerifyProblem[];
+  /** `--metadata` sidecars the manifest records that are not on disk: a backup with `--metadata` writes them again. */
+  missingSidecars: VerifyProblem[];
+  /** missing + corrupt + wanted + missingSidecars: the files the next `backup` must fetch (or write). */
   needFetching: number;
   /** True only when every recorded file is present and intact and no download is unfinished. */
   healthy: boolean;
@@ -109,6 +120,10 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     missing: [],
     corrupt: [],
     wanted: [],
+    unfetchable: [],
+    unfinished: [],
+    unreadable: [],
+    missingSidecars: [],
     needFetching: 0,
     healthy: false,
     setAside: [],
@@ -117,6 +132,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     bytesHashed: 0,
     quick,
   };
+  let failed: unknown;
   try {
     const known = new Set<string>();
     const records = Object.values(manifest.data.assets).flatMap((entry) => {
@@ -131,14 +147,31 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       await checkFile(check, entry, file);
       options.onFile?.(report.checked, records.length);
     }
+    await checkSidecars(out, manifest, report);
     await sortUnrecorded(out, known, report);
-    report.needFetching = report.missing.length + report.corrupt.length + report.wanted.length;
-    report.healthy = report.needFetching === 0 && report.partials.length === 0;
+    report.unfinished = report.partials.map((p) => ({ path: p, action: partAction(manifest, p) }));
+    report.needFetching =
+      report.missing.length + report.corrupt.length + report.wanted.length + report.missingSidecars.length;
+    // Not healthy with a file lost for good, though no backup can do anything about it (the exit code says that).
+    report.healthy =
+      report.needFetching === 0 &&
+      report.partials.length === 0 &&
+      report.unreadable.length === 0 &&
+      report.unfetchable.length === 0;
     if (repair) await manifest.flush();
+  } catch (error) {
+    failed = error;
+  }
+  // Closed (its last lines written) and unlocked whatever happened: a journal that cannot be written is a
+  // DiskError of one line (exit 1), never a crash that leaves the lock behind.
+  try {
+    await manifest.close();
+  } catch (error) {
+    failed ??= error;
   } finally {
-    manifest.close();
     await release();
   }
+  if (failed !== undefined) throw isDiskError(failed) ? toDiskError(failed, 'the manifest') : failed;
   return report;
 }
 
@@ -188,12 +221,13 @@ async function checkFile(c: Check, entry: ManifestAsset, file: ManifestFile): Pr
   let reason: string | undefined;
   if (size === undefined) {
     report.missing.push({ assetId: entry.assetId, path: file.path, reason: 'missing' });
-    if (repair) manifest.demoteFile(entry.assetId, file.role, file.index);
+    if (repair) await manifest.demoteFile(entry.assetId, file.role, file.index);
     return;
   }
   if (size !== file.bytes) reason = `size ${size}, expected ${file.bytes}`;
   else if (!quick) {
-    const actual = await sha256(absolute, c.signal);
+    const actual = await readableSha256(c, entry, file, absolute);
+    if (actual === undefined) return;
     report.bytesHashed += size;
     if (actual !== file.sha256) reason = 'sha256 differs from the one recorded at download';
   }
@@ -204,9 +238,45 @@ async function checkFile(c: Check, entry: ManifestAsset, file: ManifestFile): Pr
     if (repair) {
       const aside = await setAside(absolute, 'damaged');
       problem.movedTo = path.relative(out, aside).split(path.sep).join('/');
-      manifest.demoteFile(entry.assetId, file.role, file.index);
+      await manifest.demoteFile(entry.assetId, file.role, file.index);
     }
     report.corrupt.push(problem);
+  }
+}
+
+/** Errors of reading one file that leave the others readable: reported for that file, and the check goes on. */
+const UNREADABLE = new Set(['EACCES', 'EPERM', 'EIO', 'EISDIR']);
+
+/**
+ * The sha256 of a recorded file, or undefined when it cannot be read (permission denied, an I/O error): then it is
+ * reported as unreadable, neither ok nor demoted (a backup would not fix it), and the check goes on.
+ */
+async function readableSha256(
+  c: Check,
+  entry: ManifestAsset,
+  file: ManifestFile,
+  absolute: string,
+): Promise<string | undefined> {
+  try {
+    return await sha256(absolute, c.signal);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined || !UNREADABLE.has(code)) throw error;
+    c.report.unreadable.push({ assetId: entry.assetId, path: file.path, reason: `cannot be read (${code})` });
+    return undefined;
+  }
+}
+
+/** Each recorded `--metadata` sidecar that is no longer on disk; a backup with `--metadata` writes it again. */
+async function checkSidecars(out: string, manifest: Manifest, report: VerifyReport): Promise<void> {
+  for (const entry of Object.values(manifest.data.assets)) {
+    if (entry.sidecar === undefined) continue;
+    if ((await fileSize(resolveInside(out, entry.sidecar))) !== undefined) continue;
+    report.missingSidecars.push({
+      assetId: entry.assetId,
+      path: entry.sidecar,
+      reason: 'metadata sidecar missing; a backup with --metadata writes it again',
+    });
   }
 }
 
@@ -220,14 +290,21 @@ async function recheckWanted(
 ): Promise<void> {
   const { report } = c;
   // Put back by hand since, byte for byte: recorded as done again. Anything less stays wanted.
-  const restored = !c.quick && size === file.bytes && (await sha256(absolute, c.signal)) === file.sha256;
+  const restored =
+    !c.quick && size === file.bytes && (await readableSha256(c, entry, file, absolute)) === file.sha256;
   if (restored) report.bytesHashed += size;
   if (restored && c.repair) {
     const { missingSince: _since, ...rest } = file;
-    c.manifest.recordFile(entry.assetId, { ...rest, status: 'done' });
+    await c.manifest.recordFile(entry.assetId, { ...rest, status: 'done' });
   }
   if (restored) report.ok++;
-  else {
+  else if (file.unfetchable) {
+    report.unfetchable.push({
+      assetId: entry.assetId,
+      path: file.path,
+      reason: `${file.unfetchable.reason}; a backup will not fetch it`,
+    });
+  } else {
     const since = file.missingSince ? ` since ${file.missingSince.slice(0, 10)}` : '';
     report.wanted.push({
       assetId: entry.assetId,
@@ -235,6 +312,19 @@ async function recheckWanted(
       reason: `found missing or damaged${since}, not fetched again yet`,
     });
   }
+}
+
+/** What a backup does about a `.part`: continue it when a wanted file of ours lands there, else remove it. */
+function partAction(manifest: Manifest, part: string): string {
+  const final = part.slice(0, -'.part'.length);
+  for (const entry of Object.values(manifest.data.assets)) {
+    const file = entry.files.find((f) => f.path === final);
+    if (file?.unfetchable) return `a backup removes it: ${file.unfetchable.reason}`;
+    if (file || Object.values(entry.partials ?? {}).some((state) => state.path === final)) {
+      return 'a backup continues it while its asset is listed, and removes it once a complete listing has no file for it';
+    }
+  }
+  return 'a backup continues it if a listed file goes there, else removes it after a complete listing (when it is ours)';
 }
 
 /** Sorts the folder's files that the manifest does not record, ours aside, into set aside, partial and untracked. */

@@ -34,6 +34,12 @@ export type BackupEvent =
   | { type: 'file-gone'; file: FileJob }
   /** The manifest recorded this file, but the disk holds a different size: it was moved aside, then fetched. */
   | { type: 'file-damaged'; file: FileJob; movedTo: string }
+  /** An unfinished download of ours that no wanted file needs was removed at the end of the run. */
+  | { type: 'part-removed'; path: string }
+  /** A file that stood where a sidecar goes and was not ours was moved aside before the sidecar was written. */
+  | { type: 'set-aside'; path: string; movedTo: string }
+  /** The manifest recorded this file done, but it is no longer on disk: it is fetched again. */
+  | { type: 'file-vanished'; file: FileJob }
   | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string }
   /** The number of parallel transfers changed (`--concurrency auto`). */
   | { type: 'lanes'; lanes: number }
@@ -68,6 +74,10 @@ export interface BackupSummary {
   gone: { assetId: string; name: string | undefined; path: string }[];
   /** Files the manifest recorded but the disk no longer held intact: moved aside (when present) and fetched again. */
   damaged: { path: string; movedTo: string | undefined }[];
+  /** Files the manifest recorded done that were no longer on disk (deleted or moved away by hand): fetched again. */
+  vanished: { assetId: string; path: string }[];
+  /** Unfinished downloads (`.part`) no wanted file needs any more, removed after a complete listing. */
+  partsRemoved: string[];
   /** Items of the listing that were unusable (no id or url), reported and skipped. */
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
   /** Windows the API could not list to the end (assets per type, the task history): older assets may exist. */
@@ -127,6 +137,8 @@ export class Accounting {
       failures: [],
       gone: [],
       damaged: [],
+      vanished: [],
+      partsRemoved: [],
       skippedItems: [],
       cappedWindows: [],
       artifactsSkipped: { deleted: 0, directory: 0 },
@@ -198,6 +210,20 @@ export class Accounting {
   damaged(file: FileJob, movedTo: string | undefined): void {
     this.summary.damaged.push({ path: file.path, movedTo });
     if (movedTo !== undefined) this.#emit({ type: 'file-damaged', file, movedTo });
+  }
+
+  setAside(relative: string, movedTo: string): void {
+    this.#emit({ type: 'set-aside', path: relative, movedTo });
+  }
+
+  partRemoved(relative: string): void {
+    this.summary.partsRemoved.push(relative);
+    this.#emit({ type: 'part-removed', path: relative });
+  }
+
+  vanished(file: FileJob): void {
+    this.summary.vanished.push({ assetId: file.assetId, path: file.path });
+    this.#emit({ type: 'file-vanished', file });
   }
 
   started(file: FileJob): void {

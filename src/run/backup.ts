@@ -6,39 +6,26 @@ import { type AssetsClient, createClient } from '../api/client.js';
 import { createLanes } from '../engine/lanes.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { FileTransfer } from '../engine/transfer.js';
-import { AbortError, ApiError, DiskError, RunwayBackupError, UnsafePathError } from '../errors.js';
+import { AbortError, DiskError, RunwayBackupError, UnsafePathError } from '../errors.js';
 import { isDiskError, toDiskError } from '../fsutil.js';
 import { createRelister, gone, isGone, type Relister } from '../source/refresh.js';
 import { iterateAccount } from '../source/sources.js';
-import { writeIfChanged } from '../store/atomic-write.js';
 import { resolveInside } from '../store/layout.js';
 import { Manifest } from '../store/manifest.js';
-import { sanitizeMetadata } from '../store/sidecar.js';
 import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { claimOutFolder } from './claim.js';
+import { claimsFromManifest, type PathClaims } from './claims.js';
 import { saveAndUnlock, settleWork } from './finish.js';
+import { fileKey, resolveLeftovers } from './leftovers.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
+import { describe, isAccountRefusal } from './refusal.js';
+import { writeSidecar } from './sidecar.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
 export type { BackupOptions } from './options.js';
 export type { FileJob } from './plan.js';
-
-/**
- * Errors that end one account's listing but not the other accounts' backups: the API refusing that account
- * (400 not configured, 402, 403, 404, 596). An API that cannot be reached or keeps failing fails every account
- * alike, so it ends the run (exit 4), as does anything else.
- */
-function isAccountRefusal(error: unknown): error is ApiError {
-  return error instanceof ApiError && (error.status < 500 || error.status === 596) && error.status !== 429;
-}
-
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
-  return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
-}
 
 /**
  * Backs up an account's media into `options.out`: lists every asset, hands each file that the manifest does not
@@ -97,6 +84,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     await walkAccounts(run, assets);
     scheduler.drain();
     while (assets.size > 0) await Promise.allSettled([...assets]);
+    if (!o.dryRun && !signal.aborted && fatal === undefined) await run.leftovers();
   } catch (error) {
     if (!(error instanceof AbortError) && fatal === undefined) stop(error);
     controller.abort();
@@ -163,8 +151,10 @@ async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void>
 
 /** One run's wiring: where assets come from, how each becomes transfers, and what is recorded when. */
 class Run {
-  readonly #claimed = new Map<string, string>();
+  readonly #claims: PathClaims;
   readonly #seen = new Set<string>();
+  /** The files planned this run, by key (`fileKey`) and by path: what the run wants. */
+  readonly #wanted = { keys: new Set<string>(), paths: new Set<string>() };
   readonly #knownDirs = new Map<string, Set<string>>();
   readonly #relisters = new Map<string | undefined, Relister>();
   readonly #perAccountFolders: boolean;
@@ -181,6 +171,7 @@ class Run {
     readonly extra: Pick<BackupOptions, 'transport' | 'io'>,
   ) {
     this.#perAccountFolders = o.accounts.length > 1;
+    this.#claims = claimsFromManifest(manifest);
   }
 
   /** Every wanted asset of one account once: its assets windows, and the task history when they are capped. */
@@ -218,9 +209,14 @@ class Run {
         this.#perAccountFolders,
         this.o.previews,
         this.out,
-        this.#claimed,
+        this.#claims,
+        this.manifest.get(asset.assetId),
       );
       this.acct.asset(asset, account, plan.jobs.length);
+      for (const job of plan.jobs) {
+        this.#wanted.keys.add(fileKey(job.assetId, job.role, job.index));
+        this.#wanted.paths.add(job.path);
+      }
       return plan;
     } catch (error) {
       // Defence in depth: layout never produces such a path, but if it did, this asset fails, not the run.
@@ -228,6 +224,21 @@ class Run {
       this.acct.assetFailed(asset, error.code, error.message);
       return undefined;
     }
+  }
+
+  /** After every asset settled: marks the missing files no backup fetches, removes `.part` files nobody wants. */
+  async leftovers(): Promise<void> {
+    const s = this.acct.summary;
+    const removed = await resolveLeftovers(this.manifest, this.out, {
+      complete: s.cappedWindows.length + s.incompleteWindows.length + s.failedAccounts.length === 0,
+      mediaTypes: this.o.mediaTypes,
+      previews: this.o.previews,
+      seen: this.#seen,
+      planned: this.#wanted.keys,
+      plannedPaths: this.#wanted.paths,
+      claims: this.#claims,
+    });
+    for (const part of removed) this.acct.partRemoved(part);
   }
 
   /** A dry run: what is done and what would be fetched; nothing is written. */
@@ -264,10 +275,8 @@ class Run {
       if (this.o.metadata) {
         sidecar = plan.sidecar;
         try {
-          await writeIfChanged(
-            resolveInside(this.out, sidecar),
-            `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
-          );
+          const { movedAside } = await writeSidecar(this.out, sidecar, asset);
+          if (movedAside !== undefined) this.acct.setAside(sidecar, movedAside);
         } catch (error) {
           if (isDiskError(error)) throw error;
           // Something else stands at the sidecar's path (a folder, say): this asset's sidecar fails, not the run.
@@ -298,8 +307,9 @@ class Run {
     }
     if (this.signal.aborted) return false;
     this.acct.planned(job);
-    const movedTo = await setAsideDamaged(m, job, this.out);
-    if (movedTo !== undefined) this.acct.damaged(job, movedTo);
+    const found = await setAsideDamaged(m, job, this.out);
+    if (found && 'movedTo' in found) this.acct.damaged(job, found.movedTo);
+    else if (found) this.acct.vanished(job);
     const relister = this.#relister(account);
     let url = urlOf(asset, job) ?? asset.url;
     // A 404 while the asset is still listed gets one more try, with the fresh URL that proved it listed.
@@ -355,7 +365,8 @@ class Run {
       // The resume state goes to the manifest journal: one appended line, not a file per download.
       resumeStore: {
         get: () => m.partial(job.assetId, key),
-        set: (state) => m.setPartial(job.assetId, key, state),
+        // With its path, so that the path stays this asset's while the `.part` waits (see claims.ts).
+        set: (state) => m.setPartial(job.assetId, key, state && { ...state, path: job.path }),
       },
       refreshUrl: async () => {
         const fresh = urlOf(await relister.fresh(job.assetId, taskId), job);

@@ -1,9 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { UnsafePathError } from '../errors.js';
 import { fileSize, setAside } from '../fsutil.js';
-import { assetPaths, resolveInside } from '../store/layout.js';
-import type { FileRole, Manifest } from '../store/manifest.js';
+import { resolveInside } from '../store/layout.js';
+import type { FileRole, Manifest, ManifestAsset } from '../store/manifest.js';
 import type { Asset } from '../types.js';
+import { freePaths, type PathClaims, recordedPath } from './claims.js';
 
 /** One file of one asset, as planned. */
 export interface FileJob {
@@ -24,8 +26,10 @@ export function urlOf(asset: Asset, job: FileJob): string | undefined {
 }
 
 /**
- * The files of one asset: the main file and, with `previews`, each preview, at paths that are unique in the run
- * (`claimed`) and inside `out`; and where its `--metadata` sidecar goes.
+ * The files of one asset: the main file and, with `previews`, each preview, at paths no other asset owns (`claims`,
+ * filled from the manifest before the run plans anything) and inside `out`; and where its `--metadata` sidecar
+ * goes. A file the manifest already places (done, missing or unfinished) keeps its path: a path is its asset's
+ * forever, and an unfinished `.part` is continued where it is.
  */
 export function planFiles(
   asset: Asset,
@@ -33,34 +37,40 @@ export function planFiles(
   perAccountFolders: boolean,
   previews: boolean,
   out: string,
-  claimed: Map<string, string>,
+  claims: PathClaims,
+  recorded?: ManifestAsset,
 ): { jobs: FileJob[]; sidecar: string } {
-  // Two assets whose ids share their first 8 characters would get the same path: lengthen the id until unique.
-  let paths = assetPaths(asset, { account: perAccountFolders ? account : undefined });
-  for (const idLength of [12, 16, 36]) {
-    const clash = [paths.main, ...paths.previews].some((p) => {
-      const owner = claimed.get(p);
-      return owner !== undefined && owner !== asset.assetId;
-    });
-    if (!clash) break;
-    paths = assetPaths(asset, { account: perAccountFolders ? account : undefined, idLength });
-  }
+  const paths = freePaths(asset, perAccountFolders ? account : undefined, claims);
+  if (!paths) throw new UnsafePathError(`No free path for asset ${JSON.stringify(asset.assetId)}`);
+  const at = (role: FileRole, index: number, computed: string): string =>
+    recordedPath(recorded, role, index, claims) ?? computed;
   const base = { assetId: asset.assetId, name: asset.name, account };
   const jobs: FileJob[] = [
-    { ...base, role: 'main', index: 0, path: paths.main, expectedBytes: asset.fileSize },
+    { ...base, role: 'main', index: 0, path: at('main', 0, paths.main), expectedBytes: asset.fileSize },
   ];
   if (previews) {
     paths.previews.forEach((p, i) => {
-      jobs.push({ ...base, role: 'preview', index: i + 1, path: p, expectedBytes: undefined });
+      jobs.push({
+        ...base,
+        role: 'preview',
+        index: i + 1,
+        path: at('preview', i + 1, p),
+        expectedBytes: undefined,
+      });
     });
   }
+  const ownSidecar =
+    recorded?.sidecar !== undefined && claims.get(recorded.sidecar) === asset.assetId
+      ? recorded.sidecar
+      : undefined;
+  const sidecar = ownSidecar ?? paths.sidecar;
   for (const job of jobs) {
     resolveInside(out, job.path); // throws UnsafePathError rather than ever writing outside `out`
-    claimed.set(job.path, asset.assetId);
+    claims.set(job.path, asset.assetId);
   }
-  // The sidecar shares the files' stem, lengthened id included, so it can never clash either.
-  resolveInside(out, paths.sidecar);
-  return { jobs, sidecar: paths.sidecar };
+  resolveInside(out, sidecar);
+  claims.set(sidecar, asset.assetId);
+  return { jobs, sidecar };
 }
 
 /** Bytes on disk when the manifest records the file done and the disk confirms the exact size; else undefined. */
@@ -78,19 +88,20 @@ export async function isDone(manifest: Manifest, job: FileJob, out: string): Pro
 
 /**
  * A file the manifest records as done but whose size on disk is wrong was damaged after the backup: it is moved
- * to `<stem>.damaged-N.<ext>` (never silently overwritten) and its record demoted, so it is fetched again.
+ * to `<stem>.damaged-N.<ext>` (never silently overwritten) and its record demoted, so it is fetched again. One no
+ * longer on disk at all is `vanished`: demoted too, and named, so that it is never fetched again without a word.
  */
 export async function setAsideDamaged(
   manifest: Manifest,
   job: FileJob,
   out: string,
-): Promise<string | undefined> {
+): Promise<{ movedTo: string } | { vanished: true } | undefined> {
   const record = manifest.doneFile(job.assetId, job.role, job.index);
   // Already marked missing (by `verify`, which moved a damaged copy aside itself): nothing to move here.
   if (record?.status !== 'done') return undefined;
   await manifest.demoteFile(job.assetId, job.role, job.index);
   const file = resolveInside(out, record.path);
-  if ((await fileSize(file)) === undefined) return undefined;
+  if ((await fileSize(file)) === undefined) return { vanished: true };
   const aside = await setAside(file, 'damaged');
-  return path.relative(out, aside).split(path.sep).join('/');
+  return { movedTo: path.relative(out, aside).split(path.sep).join('/') };
 }

@@ -61,6 +61,14 @@ export interface SimTask {
   readonly capacity: number;
 }
 
+/** What a test may choose about the assets `Catalog.add` makes; the rest is drawn as usual. */
+export interface AssetShape {
+  /** The first characters of each new asset's uuid `id` (hex and `-`), so that two ids share a prefix. */
+  idPrefix?: string;
+  /** The name of every new asset (`undefined` here leaves the drawn one). */
+  name?: string;
+}
+
 export interface SizeRange {
   min: number;
   max: number;
@@ -256,14 +264,18 @@ export class Catalog {
    * Creates `count` assets newer than every existing one, with the tasks that made them; returns the ones still
    * listed (see `deletedArtifactEvery`), newest first.
    */
-  add(email: string, count: number): SimAsset[] {
+  add(email: string, count: number, shape: AssetShape = {}): SimAsset[] {
     if (!Number.isInteger(count) || count < 0)
       throw new RangeError(`Expected \`count\` to be an integer >= 0, got ${count}`);
     const account = this.#account(email);
     const created: SimAsset[] = [];
     const tasks: SimTask[] = [];
     const doomed: SimAsset[] = [];
-    for (let i = 0; i < count; i++) created.push(this.#generate(account, tasks, doomed));
+    if (shape.idPrefix !== undefined && !/^[0-9a-f-]{1,35}$/.test(shape.idPrefix))
+      throw new RangeError(
+        `Expected \`idPrefix\` to be 1 to 35 characters of hex and -, got ${shape.idPrefix}`,
+      );
+    for (let i = 0; i < count; i++) created.push(this.#generate(account, tasks, doomed, shape));
     // An image generation of an earlier batch takes no more artifacts: tasks stay in time order.
     account.openImageTask = undefined;
     created.reverse();
@@ -342,13 +354,16 @@ export class Catalog {
     return account;
   }
 
-  #generate(account: AccountState, tasks: SimTask[], doomed: SimAsset[]): SimAsset {
+  #generate(account: AccountState, tasks: SimTask[], doomed: SimAsset[], shape: AssetShape = {}): SimAsset {
     const options = this.#options;
     const random = account.random;
     const ordinal = account.generated++;
     account.clock += intBetween(random, 1, 9) * 60_000 + intBetween(random, 0, 59_999);
-    let id = uuidFrom(random);
-    while (this.#byKey.has(id)) id = uuidFrom(random);
+    // The prefix replaces the start of a drawn uuid: the draws, and so every later asset of the seed, stay the same.
+    const prefixed = (uuid: string): string =>
+      shape.idPrefix === undefined ? uuid : shape.idPrefix + uuid.slice(shape.idPrefix.length);
+    let id = prefixed(uuidFrom(random));
+    while (this.#byKey.has(id)) id = prefixed(uuidFrom(random));
     const mediaType = pickMediaType(random, options.weights);
     const ext =
       mediaType === 'video'
@@ -357,9 +372,10 @@ export class Catalog {
           ? pick(random, ['png', 'png', 'jpg'])
           : pick(random, ['mp3', 'mp3', 'wav']);
     const isUserUpload = random() < options.uploadShare;
-    const name = options.hostileNames
+    const drawn = options.hostileNames
       ? HOSTILE_NAMES[ordinal % HOSTILE_NAMES.length]
       : plausibleName(random, mediaType, ext, isUserUpload);
+    const name = shape.name ?? drawn;
     const lastModified = Math.floor(account.clock / 1000) * 1000;
     const mainSize = options.fixedMain ?? intBetween(random, options.mainSize.min, options.mainSize.max);
     const files: SimFile[] = [{ role: 'main', index: 0, ext, size: mainSize, version: 1, lastModified }];

@@ -1,6 +1,15 @@
 // src/simulator/: an embedded fake of useapi.net and its CDN, for the demo, the tests and the benchmark. It
 // imports only the shared types of the tool, so that it can never agree with the tool by sharing its code.
-export type { CatalogOptions, FileRole, MediaMix, SimAsset, SimFile, SimTask, SizeRange } from './catalog.js';
+export type {
+  AssetShape,
+  CatalogOptions,
+  FileRole,
+  MediaMix,
+  SimAsset,
+  SimFile,
+  SimTask,
+  SizeRange,
+} from './catalog.js';
 export { Catalog, contentTypeOf, createCatalog, fileEtag, filePath, fileSeed } from './catalog.js';
 export { decideRange, type RangeDecision } from './cdn.js';
 export { CHUNK_SIZE, fileBytes, fileContent, fileSha256, fileSlice } from './content.js';

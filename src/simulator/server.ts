@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { RawAsset } from '../types.js';
 import { handleList, handleSingle, LIST_PATHS, SINGLE_PREFIX, toRawAsset } from './api.js';
 import {
+  type AssetShape,
   type Catalog,
   contentTypeOf,
   createCatalog,
@@ -75,8 +76,11 @@ export interface Simulator {
   fileContent(file: FileRef, start?: number, end?: number): Readable;
   fileBytes(file: FileRef): Buffer;
   sha256(file: FileRef): Promise<string>;
-  /** Adds `count` assets, newer than all others, to `email` (default: the first account); returns them newest first. */
-  addAssets(count: number, email?: string): SimAssetView[];
+  /**
+   * Adds `count` assets, newer than all others, to `email` (default: the first account); returns them newest first.
+   * `shape` chooses an id prefix or a name (two assets whose ids share their first 8 characters, say).
+   */
+  addAssets(count: number, email?: string, shape?: AssetShape): SimAssetView[];
   /** Deletes an asset by `assetId` or `id`; false when it did not exist. */
   deleteAsset(key: string): boolean;
   /** Deletes a task from the history by `taskId` or `id` (its assets stay); false when it did not exist. */
@@ -260,9 +264,9 @@ class RunningSimulator implements Simulator {
     return fileSha256(file.seed, file.size);
   }
 
-  addAssets(count: number, email?: string): SimAssetView[] {
+  addAssets(count: number, email?: string, shape?: AssetShape): SimAssetView[] {
     const target = email === undefined ? this.emails[0] : this.#account(email);
-    return target === undefined ? [] : this.#catalog.add(target, count).map(assetView);
+    return target === undefined ? [] : this.#catalog.add(target, count, shape).map(assetView);
   }
 
   deleteAsset(key: string): boolean {

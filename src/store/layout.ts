@@ -217,6 +217,11 @@ export interface AssetPathOptions {
   account?: string | undefined;
   /** How many characters of the id go into the name; raise it when two assets share a prefix. */
   idLength?: number;
+  /**
+   * Appended to the id as `-<tag>`: for two assets whose ids are equal however many characters are taken (the
+   * same `id` under two assetIds), where only something of the assetId can tell them apart.
+   */
+  idTag?: string | undefined;
 }
 
 /**
@@ -227,7 +232,8 @@ export interface AssetPathOptions {
 export function assetPaths(asset: Asset, options: AssetPathOptions = {}): AssetPaths {
   const ext = extensionFor(asset);
   const date = datePrefix(asset.createdAt);
-  const id = idSuffix(asset, options.idLength);
+  const tag = options.idTag === undefined ? '' : sanitizeSegment(options.idTag, 64);
+  const id = idSuffix(asset, options.idLength) + (tag === '' ? '' : `-${tag}`);
 
   let name = asset.name ?? '';
   // "clip.mp4" should not become "..._clip.mp4_id.mp4"; a different extension stays, it is part of the title.

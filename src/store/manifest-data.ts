@@ -24,6 +24,12 @@ export interface ManifestFile {
   completedAt: string;
   /** When a check found the file missing or damaged (status `missing`). */
   missingSince?: string | undefined;
+  /**
+   * Why no backup fetches this missing file again, as a backup last found it (deleted on Runway, previews or its
+   * media type no longer backed up); cleared when a run wants it again. `verify` reports it without calling for a
+   * backup.
+   */
+  unfetchable?: { reason: string; since: string } | undefined;
 }
 
 export interface ManifestAsset {
@@ -52,6 +58,11 @@ export interface PartialState {
   validator?: string | undefined;
   total: number | undefined;
   segments?: [number, number, number][] | undefined;
+  /**
+   * Where the `.part` is (the final path, relative): the path is this asset's while it is unfinished, so no other
+   * asset is given it, and a later run (even after a rename on Runway) continues the same `.part`.
+   */
+  path?: string | undefined;
 }
 
 export interface ManifestData {
@@ -73,7 +84,14 @@ export type JournalOp =
   | { op: 'file'; assetId: string; file: ManifestFile }
   | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
   | { op: 'demote'; assetId: string; role: FileRole; index: number; at?: string | undefined }
-  | { op: 'partial'; assetId: string; key: string; state?: PartialState };
+  | { op: 'partial'; assetId: string; key: string; state?: PartialState }
+  | {
+      op: 'unfetchable';
+      assetId: string;
+      role: FileRole;
+      index: number;
+      unfetchable?: { reason: string; since: string } | undefined;
+    };
 
 /**
  * A map safe for any string key: no prototype, so no key is special and none is found unless it was set. Copies
@@ -217,6 +235,16 @@ export function apply(data: ManifestData, op: JournalOp): boolean {
           : f,
       );
       entry.status = 'partial';
+      return true;
+    }
+    case 'unfetchable': {
+      if (!entry) return false;
+      const mark = op.unfetchable && typeof op.unfetchable.reason === 'string' ? op.unfetchable : undefined;
+      entry.files = entry.files.map((f) => {
+        if (f.role !== op.role || f.index !== op.index || f.status !== 'missing') return f;
+        const { unfetchable: _old, ...rest } = f;
+        return mark ? { ...rest, unfetchable: mark } : rest;
+      });
       return true;
     }
     default:

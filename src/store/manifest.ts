@@ -164,6 +164,17 @@ export class Manifest {
     return this.#record({ op: 'demote', assetId, role, index, at: new Date().toISOString() });
   }
 
+  /**
+   * Records why no backup will fetch this missing file again (`reason`), or, with undefined, that a run wants it
+   * again. Only a `missing` file carries it; nothing is written when nothing changes.
+   */
+  markUnfetchable(assetId: string, role: FileRole, index: number, reason: string | undefined): Promise<void> {
+    const file = this.doneFile(assetId, role, index);
+    if (file?.status !== 'missing' || file.unfetchable?.reason === reason) return Promise.resolve();
+    const unfetchable = reason === undefined ? undefined : { reason, since: new Date().toISOString() };
+    return this.#record({ op: 'unfetchable', assetId, role, index, unfetchable });
+  }
+
   #record(op: JournalOp): Promise<void> {
     if (this.#journal.broken !== undefined) return Promise.reject(this.#journal.broken);
     apply(this.data, op);
