@@ -4,8 +4,9 @@
  * a new asset whose id shares a prefix with a backed-up one can never be given that one's path.
  */
 import { createHash } from 'node:crypto';
-import { type AssetPaths, assetPaths } from '../store/layout.js';
+import type { AssetPaths } from '../store/layout.js';
 import type { FileRole, Manifest, ManifestAsset } from '../store/manifest.js';
+import { type LayoutPathOptions, layoutPaths } from '../store/render-layout.js';
 import type { Asset } from '../types.js';
 
 /** Paths (relative, POSIX) to the assetId that owns them. */
@@ -50,6 +51,7 @@ export function freePaths(
   asset: Asset,
   account: string | undefined,
   claims: PathClaims,
+  layout: Omit<LayoutPathOptions, 'account' | 'idLength' | 'idTag'> = {},
 ): AssetPaths | undefined {
   const hash = createHash('sha256').update(asset.assetId, 'utf8').digest('hex');
   const tries: { idLength: number; idTag?: string }[] = [
@@ -61,7 +63,7 @@ export function freePaths(
     { idLength: 8, idTag: hash },
   ];
   for (const t of tries) {
-    const paths = assetPaths(asset, { account, ...t });
+    const paths = layoutPaths(asset, { ...layout, account, ...t });
     const taken = [paths.main, ...paths.previews, paths.sidecar].some((p) => {
       const owner = claims.get(p);
       return owner !== undefined && owner !== asset.assetId;

@@ -6,17 +6,27 @@
  */
 import type { Asset } from '../types.js';
 import {
+  type AssetPathOptions,
+  type AssetPaths,
+  assetPaths,
   extensionFor,
   idSuffix,
   isReservedDeviceName,
   MAX_FILENAME_BYTES,
   mediaFolder,
   nameExtension,
+  previewExtension,
   SUFFIX_RESERVE_BYTES,
   sanitizeSegment,
   utf8Length,
 } from './layout.js';
-import type { LayoutTemplate, Piece, Placeholder } from './template.js';
+import {
+  isDefaultLayout,
+  type LayoutTemplate,
+  type Piece,
+  type Placeholder,
+  placeholdersOf,
+} from './template.js';
 
 /** What a template can say of an asset beyond its listing fields: from its generation record, when kept. */
 export interface LayoutValues {
@@ -81,6 +91,7 @@ interface Context {
   values: LayoutValues;
   ext: string;
   idLength: number;
+  idTag: string;
   timeZone: string;
 }
 
@@ -102,9 +113,9 @@ function rawValue(placeholder: Placeholder, c: Context): string | undefined {
       return nameExtension(name) === c.ext ? name.slice(0, name.lastIndexOf('.')) : name;
     }
     case 'id':
-      return idSuffix(c.asset, 64);
+      return idSuffix(c.asset, 64) + c.idTag;
     case 'id8':
-      return idSuffix(c.asset, c.idLength);
+      return idSuffix(c.asset, c.idLength) + c.idTag;
     case 'ext':
       return c.ext;
     case 'account':
@@ -146,6 +157,7 @@ export function renderLayout(
   options: {
     values?: LayoutValues | undefined;
     idLength?: number | undefined;
+    idTag?: string | undefined;
     timeZone?: string | undefined;
     ext?: string | undefined;
   },
@@ -156,6 +168,7 @@ export function renderLayout(
     values: options.values ?? {},
     ext,
     idLength: options.idLength ?? 8,
+    idTag: options.idTag === undefined ? '' : `-${sanitizeSegment(options.idTag, 64)}`,
     timeZone: options.timeZone ?? 'UTC',
   };
   const last = layout.segments.length - 1;
@@ -169,4 +182,46 @@ export function renderLayout(
   );
   const main = segments.join('/');
   return { main, stem: main.slice(0, main.length - ext.length - 1), ext };
+}
+
+export interface LayoutPathOptions extends AssetPathOptions {
+  /** The parsed `--layout`; the default layout when absent. */
+  layout?: LayoutTemplate | undefined;
+  /** What the generation record says of the asset, for `{model}`, `{seed}`, `{folder}`. */
+  values?: LayoutValues | undefined;
+  /** The zone of `{date}`, `{year}`, `{month}`, `{day}`: UTC unless given. */
+  timeZone?: string | undefined;
+  /** The main file's extension when known already (a recorded file's), instead of the asset's. */
+  ext?: string | undefined;
+}
+
+/**
+ * The asset's paths under `layout`: the default layout through `assetPaths` (today's names, byte for byte), any
+ * other rendered, with the previews beside the main file as `<stem>.preview-N.<ext>` and the sidecar as
+ * `<stem>.json`. Several accounts: a template without `{account}` gets the account folder in front, as the
+ * default does, so that two accounts never share a path.
+ */
+export function layoutPaths(asset: Asset, options: LayoutPathOptions = {}): AssetPaths {
+  const { layout, timeZone = 'UTC' } = options;
+  if (layout === undefined || (isDefaultLayout(layout) && timeZone === 'UTC' && options.ext === undefined)) {
+    return assetPaths(asset, options);
+  }
+  const values = { ...options.values, account: options.account ?? options.values?.account };
+  const rendered = renderLayout(layout, asset, {
+    values,
+    idLength: options.idLength,
+    idTag: options.idTag,
+    timeZone,
+    ext: options.ext,
+  });
+  const prefix =
+    options.account !== undefined && !placeholdersOf(layout).has('account')
+      ? `${sanitizeSegment(options.account, MAX_FILENAME_BYTES) || 'account'}/`
+      : '';
+  const stem = `${prefix}${rendered.stem}`;
+  return {
+    main: `${prefix}${rendered.main}`,
+    previews: asset.previewUrls.map((url, index) => `${stem}.preview-${index + 1}.${previewExtension(url)}`),
+    sidecar: rendered.ext === 'json' ? `${stem}.metadata.json` : `${stem}.json`,
+  };
 }
