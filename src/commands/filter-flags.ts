@@ -10,7 +10,7 @@ export const FILTER_FLAGS = {
   since: {
     type: 'string',
     value: 'DATE',
-    help: 'only assets created at or after DATE: 2026-11-01 (midnight UTC), 2026-11-01T08:00:00Z, or 7d, 12h, 2w ago',
+    help: 'only assets created at or after DATE: 2026-11-01 (UTC), 2026-11-01T08:00Z, or 7d, 12h, 2w ago',
   },
   until: {
     type: 'string',
@@ -21,7 +21,7 @@ export const FILTER_FLAGS = {
   match: {
     type: 'string',
     value: 'REGEX',
-    help: 'only assets whose name or prompt matches REGEX (case-insensitive; /REGEX/flags for your own flags)',
+    help: 'only assets whose name or prompt matches REGEX (case-insensitive; /REGEX/flags to choose)',
   },
 } as const satisfies FlagSpecs;
 

@@ -19,7 +19,7 @@ const FORGET_FLAGS = {
 
 export const FORGET_SPEC: CommandSpec = {
   name: 'forget',
-  summary: 'FILE|ASSET_ID: this asset is no longer wanted; later backups never fetch it (its files stay).',
+  summary: 'this asset is no longer wanted: later backups never fetch it (its files stay where they are).',
   flags: FORGET_FLAGS,
   notes: [
     'FILE is any file of the asset (relative to --out, or absolute inside it); ASSET_ID its assetId, its id, or',
