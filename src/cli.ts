@@ -13,14 +13,17 @@ export const HELP = `runway-backup: back up a RunwayML account's media through u
 
 Usage:
   runway-backup backup   [--out DIR] [--email E]... [--media-type video,image,audio] [--concurrency auto|N]
+                         [--since DATE] [--until DATE] [--favorites] [--match REGEX] [--no-mtime]
                          [--no-previews] [--metadata] [--dry-run] [--no-gallery] [--config FILE]
                          [--base-url URL] [--retries N] [--timeout SECONDS] [--task-history M] [--json] [-q]
-  runway-backup list     [--email E] [--media-type T] [--config FILE] [--base-url URL] [--retries N]
+  runway-backup list     [--email E] [--media-type T] [--since DATE] [--until DATE] [--favorites]
+                         [--match REGEX] [--out DIR] [--config FILE] [--base-url URL] [--retries N]
                          [--timeout SECONDS] [--task-history M] [--json] [-q]
   runway-backup verify   [--out DIR] [--quick] [--config FILE] [--json] [-q]
   runway-backup gallery  [--out DIR] [--open]
   runway-backup status   [--out DIR] [--json]
   runway-backup repair   [--out DIR] [--email E]... [--config FILE] [--base-url URL] [--dry-run] [--json] [-q]
+  runway-backup forget   FILE|ASSET_ID [--out DIR] [--undo] [--config FILE]
   runway-backup demo     [--out DIR] [--media-type T] [--concurrency auto|N] [--no-previews] [--metadata]
                          [--json] [-q]
   runway-backup simulate [--port N] [--assets N] [--latency MS] [--seed N] [--url-ttl SECONDS]
@@ -39,7 +42,17 @@ function version(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = new Set(['backup', 'list', 'verify', 'gallery', 'status', 'repair', 'demo', 'simulate']);
+const COMMANDS = new Set([
+  'backup',
+  'list',
+  'verify',
+  'gallery',
+  'status',
+  'repair',
+  'forget',
+  'demo',
+  'simulate',
+]);
 
 // Commands are imported when chosen: `list` need not load the simulator, nor `--help` got.
 /** Exit code of a finished command; thrown errors are mapped in `main`. */
@@ -60,6 +73,8 @@ async function run(argv: string[]): Promise<number> {
       return (await import('./commands/status.js')).runStatus(rest);
     case 'repair':
       return (await import('./commands/repair.js')).runRepair(rest);
+    case 'forget':
+      return (await import('./commands/forget.js')).runForget(rest);
     case 'demo':
       return (await import('./commands/demo.js')).runDemo(rest);
     case 'simulate':

@@ -19,6 +19,18 @@ export interface FileConfig {
   timeoutSeconds?: number;
   /** Walk the task history: when an assets window is capped (auto), always, or never. */
   taskHistory?: 'auto' | 'always' | 'never';
+  /** Only assets created at or after this date, time or duration before now (`--since`); null: no limit. */
+  since?: string | null;
+  /** Only assets created before this date, time or duration before now (`--until`); null: no limit. */
+  until?: string | null;
+  /** Only favorites (`--favorites`). */
+  favorites?: boolean;
+  /** A regular expression on the name or prompt (`--match`); null: every asset. */
+  match?: string | null;
+  /** assetIds never to fetch, like `forget` (README, "Forget"). */
+  exclude?: string[];
+  /** Give each downloaded file its asset's creation time (`--no-mtime` is false). */
+  mtime?: boolean;
 }
 
 /**
@@ -72,6 +84,16 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   timeoutSeconds: integerIn(1, 3600),
   taskHistory: (v) =>
     v === 'auto' || v === 'always' || v === 'never' ? undefined : '"auto", "always" or "never"',
+  // The format of dates and of the regular expression is checked where flags are (commands/filter-flags.ts).
+  since: (v) =>
+    v === null || (typeof v === 'string' && v.trim() !== '') ? undefined : 'a date, time, duration or null',
+  until: (v) =>
+    v === null || (typeof v === 'string' && v.trim() !== '') ? undefined : 'a date, time, duration or null',
+  favorites: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
+  match: (v) =>
+    v === null || (typeof v === 'string' && v !== '') ? undefined : 'a regular expression or null',
+  exclude: (v) => (Array.isArray(v) && isStringList(v) ? undefined : 'a list of assetIds'),
+  mtime: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
 };
 
 /** Line and column (both from 1) of a character offset in `text`. */

@@ -57,6 +57,13 @@ export interface Asset {
   width: number | undefined;
   height: number | undefined;
   duration: number | undefined;
+  /** The API's `favorite` flag (`--favorites`); undefined when the item has none. */
+  favorite?: boolean | undefined;
+  /**
+   * The prompt, when the item carries one (`prompt` or `textPrompt` on a listed asset; the task's
+   * `options.text_prompt` / `textPrompt` / `prompt` for an artifact of the task history), for `--match`.
+   */
+  prompt?: string | undefined;
   /** The item as received, for `--metadata` sidecars (URLs are removed before anything is written). */
   raw: RawAsset;
   /**

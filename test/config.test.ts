@@ -30,6 +30,12 @@ describe('config file', () => {
       retries: 5,
       timeoutSeconds: 30,
       taskHistory: 'auto',
+      since: null,
+      until: null,
+      favorites: false,
+      match: null,
+      exclude: [],
+      mtime: true,
     });
     const raw = JSON.parse(await fs.readFile(EXAMPLE, 'utf8')) as Record<string, unknown>;
     for (const key of Object.keys(config))

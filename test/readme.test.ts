@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '../src/api/client.js';
 import { BACKUP_SPEC } from '../src/commands/backup.js';
 import { DEMO_SPEC } from '../src/commands/demo.js';
+import { FORGET_SPEC } from '../src/commands/forget.js';
 import { LIST_SPEC } from '../src/commands/list.js';
 import { REPAIR_SPEC } from '../src/commands/repair.js';
 import { SIMULATE_SPEC } from '../src/commands/simulate.js';
@@ -27,7 +28,7 @@ function section(title: string): string {
 
 describe('item 15: the README says what the program does', () => {
   it('documents every flag of every command, the idle timeout and --retries among them', () => {
-    for (const spec of [BACKUP_SPEC, LIST_SPEC, VERIFY_SPEC, DEMO_SPEC, REPAIR_SPEC]) {
+    for (const spec of [BACKUP_SPEC, LIST_SPEC, VERIFY_SPEC, FORGET_SPEC, DEMO_SPEC, REPAIR_SPEC]) {
       for (const name of Object.keys(spec.flags))
         expect(readme, `${spec.name} --${name}`).toContain(`--${name}`);
     }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { commandHelp } from '../src/commands/args.js';
 import { BACKUP_SPEC } from '../src/commands/backup.js';
 import { DEMO_SPEC } from '../src/commands/demo.js';
+import { FORGET_SPEC } from '../src/commands/forget.js';
 import { GALLERY_SPEC } from '../src/commands/gallery.js';
 import { LIST_SPEC } from '../src/commands/list.js';
 import { SIMULATE_SPEC } from '../src/commands/simulate.js';
@@ -21,7 +22,7 @@ import { tempDir } from './helpers/tmp.js';
 const env = (s: { url: string; token: string }) => ({ USEAPI_TOKEN: s.token, USEAPI_BASE_URL: s.url });
 
 describe('what a new user stumbles over (built CLI: run `npm run build` first)', () => {
-  it.each(['backup', 'list', 'verify', 'gallery', 'status', 'demo', 'simulate'])(
+  it.each(['backup', 'list', 'verify', 'gallery', 'status', 'forget', 'demo', 'simulate'])(
     'item 8: `%s --help` and `-h` print its own help, listing every flag it accepts, exit 0',
     async (command) => {
       const long = await runCli([command, '--help']);
@@ -44,6 +45,7 @@ describe('what a new user stumbles over (built CLI: run `npm run build` first)',
       VERIFY_SPEC,
       GALLERY_SPEC,
       STATUS_SPEC,
+      FORGET_SPEC,
       DEMO_SPEC,
       SIMULATE_SPEC,
     ]) {

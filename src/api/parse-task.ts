@@ -7,6 +7,7 @@ import {
   isRecord,
   lastPathSegment,
   optionalString,
+  promptOf,
   type SkippedItem,
 } from './parse.js';
 
@@ -131,7 +132,12 @@ function artifactKey(raw: RawAsset, taskId: string | undefined): string | undefi
 /** One artifact of a task, as an asset when it can be downloaded. */
 export function parseArtifact(
   item: unknown,
-  task: { taskId: string | undefined; taskType: string | undefined; createdAt: string | undefined },
+  task: {
+    taskId: string | undefined;
+    taskType: string | undefined;
+    createdAt: string | undefined;
+    prompt?: string | undefined;
+  },
 ): ArtifactResult {
   if (!isRecord(item)) return { kind: 'skipped', assetId: undefined, reason: 'artifact is not an object' };
   const raw = item as RawAsset;
@@ -169,6 +175,8 @@ export function parseArtifact(
       width,
       height,
       duration: finiteNumber(metadata?.duration),
+      favorite: typeof raw.favorite === 'boolean' ? raw.favorite : undefined,
+      prompt: promptOf(raw) ?? task.prompt,
       raw,
       source: 'tasks',
       taskId: nonEmpty(raw.taskId) ?? task.taskId,
@@ -194,6 +202,7 @@ export function parseTask(item: unknown, index: number): TaskParseResult {
     taskId,
     taskType: optionalString(item.taskType),
     createdAt: optionalString(item.createdAt),
+    prompt: isRecord(item.options) ? promptOf(item.options) : undefined,
   };
   return {
     ok: true,

@@ -81,10 +81,22 @@ export function parseAsset(item: unknown, index: number): ParseResult {
       width,
       height,
       duration: finiteNumber(metadata?.duration),
+      favorite: typeof raw.favorite === 'boolean' ? raw.favorite : undefined,
+      prompt: promptOf(raw),
       raw,
       source: 'assets',
     },
   };
+}
+
+/** The first non-empty string among a record's prompt fields (names as the API and the tasks spell them). */
+export function promptOf(record: Record<string, unknown> | undefined): string | undefined {
+  if (!record) return undefined;
+  for (const key of ['prompt', 'textPrompt', 'text_prompt']) {
+    const value = record[key];
+    if (typeof value === 'string' && value.trim() !== '') return value;
+  }
+  return undefined;
 }
 
 /** The last segment of a URL's path (undecoded), or undefined when `url` is not a URL. */

@@ -10,13 +10,17 @@ import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node:util parseArgs, strict, with its errors turned into one-line UsageErrors. */
+/**
+ * node:util parseArgs, strict, with its errors turned into one-line UsageErrors. Positionals only when asked
+ * (`forget FILE`); every other command refuses a stray word.
+ */
 export function parseFlags<T extends Options>(
   argv: string[],
   options: T,
+  allowPositionals = false,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>> {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: allowPositionals as false });
   } catch (error) {
     const first = (error as Error).message.split('\n')[0] ?? 'bad arguments';
     const option = /Option '(?:-\w, )?(--[\w-]+)/.exec(first)?.[1];

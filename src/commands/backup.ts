@@ -4,11 +4,19 @@ import { refreshGallery } from '../gallery/refresh.js';
 import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
 import { createProgress, type ProgressReporter, retryNotice } from '../report/progress.js';
 import { type RunRecorder, startRunRecord } from '../report/run-record.js';
-import { type BackupEvent, type BackupSummary, backup, type FileJob } from '../run/backup.js';
+import {
+  type BackupEvent,
+  type BackupSummary,
+  backup,
+  type FileJob,
+  type UnwantedAsset,
+} from '../run/backup.js';
 import type { ListingEvent } from '../source/paginate.js';
 import { parseTaskHistoryMode } from '../source/sources.js';
 import { checkOutFolder } from '../store/out-folder.js';
+import { describeFilter } from '../store/wanted.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { FILTER_FLAGS } from './filter-flags.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
 
@@ -16,6 +24,7 @@ export const BACKUP_FLAGS = {
   out: SHARED_FLAGS.out,
   email: SHARED_FLAGS.email,
   'media-type': SHARED_FLAGS['media-type'],
+  ...FILTER_FLAGS,
   concurrency: {
     type: 'string',
     value: 'auto|N',
@@ -37,6 +46,10 @@ export const BACKUP_FLAGS = {
   json: { type: 'boolean', help: 'print the summary as one JSON object on stdout' },
   quiet: SHARED_FLAGS.quiet,
   'no-gallery': { type: 'boolean', help: 'do not refresh <out>/index.html after the run' },
+  'no-mtime': {
+    type: 'boolean',
+    help: "keep each new file's download time instead of giving it its asset's creation time",
+  },
   'task-history': {
     type: 'string',
     value: 'MODE',
@@ -121,6 +134,8 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       retries: settings.retries,
       timeoutMs: settings.timeoutMs,
       taskHistory: settings.taskHistory,
+      filter: settings.filter,
+      mtime: settings.mtime,
       signal: controller.signal,
       onEvent: notices.onEvent,
       onLocked,
@@ -191,6 +206,8 @@ class RunNotices {
     }
     // A real run plans files too (it counts them); only a dry run lists them.
     if (event.type === 'file-planned' && this.#output.dryRun) this.#plan(event.file);
+    // A dry run shows what a run would do with every asset; a nightly run just counts them (its summary).
+    if (event.type === 'asset-unwanted' && this.#output.dryRun) say(unwantedLine(event.unwanted));
     if (event.type === 'file-done' && event.movedAside) {
       say(
         `kept a different file that stood at ${printable(event.file.path)} as ${printable(event.movedAside)}`,
@@ -290,6 +307,15 @@ export interface IncompleteWindow {
   seen: number;
 }
 
+/** `not fetched (forgotten 2026-11-30): video/…`, for a dry run. */
+export function unwantedLine(u: UnwantedAsset): string {
+  const why =
+    u.reason === 'forgotten'
+      ? `forgotten${u.since ? ` ${u.since.slice(0, 10)}` : ''}`
+      : 'excluded by the config';
+  return `not fetched (${why}): ${printable(u.path)}`;
+}
+
 export function describeSummary(s: BackupSummary, out: string): string {
   const incomplete: IncompleteWindow[] = s.incompleteWindows;
   const lines: string[] = [];
@@ -323,6 +349,14 @@ export function describeSummary(s: BackupSummary, out: string): string {
   }
   for (const a of s.failedAccounts) {
     lines.push(`  account not backed up: ${a.account ?? '(default)'}: ${a.reason}`);
+  }
+  if (s.assetsFiltered > 0) {
+    lines.push(
+      `  left out by the filter (${describeFilter(s.filter)}): ${plural(s.assetsFiltered, 'asset')}`,
+    );
+  }
+  if (s.forgotten.length > 0) {
+    lines.push(`  not fetched, forgotten or excluded: ${plural(s.forgotten.length, 'asset')}`);
   }
   if (s.lanes.mode === 'auto') lines.push(`  parallel transfers: auto, up to ${s.lanes.peak}`);
   if (s.interrupted) lines.push('  run the same command again to resume');

@@ -101,6 +101,8 @@ export async function runDemo(argv: string[]): Promise<number> {
         metadata: values.metadata ?? false,
         retries: 5,
         timeoutMs: 30_000,
+        filter: {},
+        mtime: true,
       },
       { json: values.json ?? false, quiet: values.quiet ?? false, dryRun: false, announce: false },
     );

@@ -5,14 +5,22 @@ import { formatBytes, plural, printable, truncate } from '../report/format.js';
 import { retryNotice } from '../report/progress.js';
 import { iterateAccount, parseTaskHistoryMode, type SourceEvent } from '../source/sources.js';
 import { idSuffix } from '../store/layout.js';
+import { Manifest } from '../store/manifest.js';
+import { describeFilter, isEmptyFilter, selector } from '../store/wanted.js';
 import type { Asset } from '../types.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { FILTER_FLAGS } from './filter-flags.js';
 import { flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
 
 const LIST_FLAGS = {
   email: { ...SHARED_FLAGS.email, help: 'the account to list (one; env USEAPI_EMAIL)' },
   'media-type': SHARED_FLAGS['media-type'],
+  ...FILTER_FLAGS,
+  out: {
+    ...SHARED_FLAGS.out,
+    help: "the backup folder whose forgotten assets to mark (default: the config file's `out`, else none)",
+  },
   config: SHARED_FLAGS.config,
   'base-url': SHARED_FLAGS['base-url'],
   retries: SHARED_FLAGS.retries,
@@ -45,7 +53,9 @@ export async function runList(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values } = parseFlags(argv, LIST_FLAGS);
-  const settings = await resolveSettings(flagValues(values), process.env);
+  const flags = flagValues(values);
+  const settings = await resolveSettings(flags, process.env);
+  const forgotten = await forgottenIn(values.out, values.config, settings.out);
   if (settings.accounts.length > 1) {
     throw new UsageError('`list` lists one account at a time; give one `--email`');
   }
@@ -65,6 +75,8 @@ export async function runList(argv: string[]): Promise<number> {
   const removeHandlers = onInterrupt(controller, () => {});
   const taskHistory = parseTaskHistoryMode(values['task-history']) ?? settings.taskHistory ?? 'auto';
   const counts = new ListCounts();
+  const select = selector({ ...settings.filter, exclude: undefined });
+  const excluded = new Set(settings.filter.exclude ?? []);
   const json = values.json ?? false;
   const out = process.stdout;
   try {
@@ -75,14 +87,24 @@ export async function runList(argv: string[]): Promise<number> {
       signal: controller.signal,
       onEvent: counts.onEvent,
     })) {
-      if (counts.listed.has(asset.assetId)) continue;
+      if (counts.listed.has(asset.assetId) || counts.filtered.has(asset.assetId)) continue;
+      if (select(asset) !== undefined) {
+        counts.filtered.add(asset.assetId);
+        continue;
+      }
       if (counts.listed.size === 0 && !json) {
         out.write(
           `${'ID'.padEnd(8)}  ${'TYPE'.padEnd(5)}  ${'FROM'.padEnd(6)}  ${'CREATED'.padEnd(10)}  ${'SIZE'.padStart(8)}  NAME\n`,
         );
       }
       counts.add(asset);
-      out.write(json ? jsonLine(asset) : tableRow(asset));
+      const mark: Unwanted = {
+        forgotten: (
+          forgotten?.forgotten(asset.assetId) ?? (asset.id ? forgotten?.forgotten(asset.id) : undefined)
+        )?.at,
+        excluded: excluded.has(asset.assetId),
+      };
+      out.write(json ? jsonLine(asset, mark) : tableRow(asset, mark));
     }
   } catch (error) {
     if (controller.signal.aborted) return EXIT.interrupted;
@@ -90,6 +112,11 @@ export async function runList(argv: string[]): Promise<number> {
   } finally {
     removeHandlers();
     client.close();
+  }
+  if (!quiet && !isEmptyFilter(settings.filter) && counts.filtered.size > 0) {
+    process.stderr.write(
+      `${plural(counts.filtered.size, 'asset')} left out by the filter (${describeFilter(settings.filter)})\n`,
+    );
   }
   process.stderr.write(listReport(counts, client.requestCount, quiet));
   return counts.cut.length ? EXIT.someFailed : EXIT.ok;
@@ -103,6 +130,8 @@ class ListCounts {
   readonly bySource = { assets: 0, tasks: 0 };
   readonly byType = new Map<string, number>();
   readonly listed = new Set<string>();
+  /** Listed by the API, left out by the filter. */
+  readonly filtered = new Set<string>();
   skipped = 0;
   tasksWalked = false;
   bytes = 0;
@@ -125,20 +154,51 @@ class ListCounts {
   }
 }
 
-/** One asset as a JSON line (`--json`): every parsed field and where it was listed, not the raw answer. */
-function jsonLine(asset: Asset): string {
-  const { raw: _raw, ...rest } = asset;
-  return `${JSON.stringify({ ...rest, source: asset.source ?? 'assets' })}\n`;
+/** Whether the backup folder's `forget` or the config's `exclude` made the asset unwanted. */
+interface Unwanted {
+  /** When it was forgotten. */
+  forgotten: string | undefined;
+  excluded: boolean;
 }
 
-/** One asset as a row of the table. */
-function tableRow(asset: Asset): string {
+/**
+ * The manifest of the backup folder that `list` marks forgotten assets from: `--out`, or the config file's `out`;
+ * none without either (a listing needs no backup). Read only, never locked.
+ */
+async function forgottenIn(
+  flag: string | undefined,
+  config: string | undefined,
+  out: string,
+): Promise<Manifest | undefined> {
+  if (flag === undefined && config === undefined) return undefined;
+  const manifest = await Manifest.load(out);
+  await manifest.close();
+  return manifest;
+}
+
+/** One asset as a JSON line (`--json`): every parsed field and where it was listed, not the raw answer. */
+function jsonLine(asset: Asset, mark: Unwanted): string {
+  const { raw: _raw, ...rest } = asset;
+  const unwanted = {
+    ...(mark.forgotten ? { forgotten: mark.forgotten } : {}),
+    ...(mark.excluded ? { excluded: true } : {}),
+  };
+  return `${JSON.stringify({ ...rest, source: asset.source ?? 'assets', ...unwanted })}\n`;
+}
+
+/** One asset as a row of the table; a forgotten or excluded one says so after its name. */
+function tableRow(asset: Asset, mark: Unwanted): string {
   const type = asset.mediaType ?? 'unknown';
   const source = asset.source ?? 'assets';
   const date = asset.createdAt?.slice(0, 10) ?? '';
   const size = asset.fileSize === undefined ? '?' : formatBytes(asset.fileSize);
   // The name gets what the FROM column took, so a row stays as wide as before it existed.
-  return `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 72)}\n`;
+  const note = mark.forgotten
+    ? `  (forgotten ${mark.forgotten.slice(0, 10)}: not backed up)`
+    : mark.excluded
+      ? '  (excluded by the config: not backed up)'
+      : '';
+  return `${idSuffix(asset)}  ${truncate(printable(type), 5).padEnd(5)}  ${source.padEnd(6)}  ${date.padEnd(10)}  ${size.padStart(8)}  ${truncate(printable(asset.name ?? ''), 72)}${note}\n`;
 }
 
 /** The lines for stderr after the listing: the counts (not with `--quiet`), then what may be missing. */

@@ -4,9 +4,11 @@ import { expandHome, type FileConfig, loadConfigFile } from '../config.js';
 import type { ConcurrencySetting } from '../engine/lanes.js';
 import { UsageError } from '../errors.js';
 import type { TaskHistoryMode } from '../source/sources.js';
+import type { AssetFilter } from '../store/wanted.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
 import { parseConcurrency, parseEmails, parseInteger, parseMediaTypes } from './args.js';
+import { type RawFilterFlags, resolveFilter } from './filter-flags.js';
 
 /** What the backup command runs with, after flags > environment > config file > defaults. */
 export interface BackupSettings {
@@ -22,6 +24,10 @@ export interface BackupSettings {
   timeoutMs: number;
   /** `--task-history`: walk the task history when a window is capped (auto), always, or never. */
   taskHistory?: TaskHistoryMode | undefined;
+  /** `--since`, `--until`, `--favorites`, `--match` and the config's `exclude` (media types are `mediaTypes`). */
+  filter: AssetFilter;
+  /** Give each downloaded file its asset's creation time (`--no-mtime`: false). */
+  mtime: boolean;
 }
 
 export interface FlagValues {
@@ -37,6 +43,8 @@ export interface FlagValues {
   /** Idle timeout in seconds (`--timeout`). */
   timeout?: number | undefined;
   taskHistory?: TaskHistoryMode | undefined;
+  filter?: RawFilterFlags | undefined;
+  noMtime?: boolean | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -73,6 +81,8 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     retries: flags.retries ?? file.retries ?? 5,
     timeoutMs: (flags.timeout ?? file.timeoutSeconds ?? 30) * 1000,
     taskHistory: flags.taskHistory ?? file.taskHistory,
+    filter: resolveFilter(flags.filter ?? {}, file, flags.config),
+    mtime: flags.noMtime ? false : (file.mtime ?? true),
   };
   return settings;
 }
@@ -89,6 +99,11 @@ export interface RawFlags {
   'base-url'?: string | undefined;
   retries?: string | undefined;
   timeout?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  favorites?: boolean | undefined;
+  match?: string | undefined;
+  'no-mtime'?: boolean | undefined;
 }
 
 /** Validates the shared flags the same way for every command. */
@@ -104,5 +119,12 @@ export function flagValues(values: RawFlags): FlagValues {
     baseUrl: values['base-url'],
     retries: parseInteger('retries', values.retries, 0, 20),
     timeout: parseInteger('timeout', values.timeout, 1, 3600),
+    filter: {
+      since: values.since,
+      until: values.until,
+      favorites: values.favorites,
+      match: values.match,
+    },
+    noMtime: values['no-mtime'],
   };
 }

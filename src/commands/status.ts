@@ -2,6 +2,7 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatDuration, printable } from '../report/format.js';
 import type { RunRecord } from '../report/run-record.js';
 import { type BackupStatus, readStatus, type StatusState } from '../report/status.js';
+import { describeFilter, isEmptyFilter } from '../store/wanted.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { resolveOut } from './settings.js';
 
@@ -97,6 +98,7 @@ function describeRun(record: RunRecord, state: StatusState, now: number): string
   if (refused) parts.push(`${refused} account${refused > 1 ? 's' : ''} refused by the API, not backed up`);
   const cut = s.incompleteWindows?.length ?? 0;
   if (cut) parts.push(`warning: ${cut} listing${cut > 1 ? 's' : ''} cut short, more assets may exist`);
+  if (s.filter && !isEmptyFilter(s.filter)) parts.push(`filter: ${describeFilter(s.filter)}`);
   const capped = s.cappedWindows?.length ?? 0;
   if (capped)
     parts.push(

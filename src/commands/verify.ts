@@ -2,6 +2,7 @@ import { loadConfigFile } from '../config.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, plural, printable } from '../report/format.js';
 import { verifyBackup } from '../report/verify.js';
+import { describeFilter } from '../store/wanted.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { resolveOut } from './settings.js';
 import { onInterrupt } from './signals.js';
@@ -66,6 +67,11 @@ export async function runVerify(argv: string[]): Promise<number> {
     const summary = [
       `${plural(report.checked, 'file')} checked${report.quick ? ' (size only)' : `, ${formatBytes(report.bytesHashed)} hashed`}: ${report.ok} ok, ${report.missing.length} missing, ${report.corrupt.length} corrupt, ${report.unfetchable.length ? `${report.unfetchable.length} cannot be fetched, ` : ''}${report.unreadable.length ? `${report.unreadable.length} unreadable, ` : ''}${report.partials.length} unfinished, ${report.setAside.length} set aside, ${report.untracked.length} untracked`,
     ];
+    if (report.notWanted > 0) {
+      summary.push(
+        `${plural(report.notWanted, 'file')} not checked: forgotten, or left out by the last run's filter (${describeFilter(report.filter)})`,
+      );
+    }
     if (report.needFetching > 0) {
       summary.push(
         `${plural(report.needFetching, 'file needs', 'files need')} fetching: run \`runway-backup backup\` with the same --out`,

@@ -6,6 +6,7 @@
  */
 import { readLockHolder } from '../store/lock.js';
 import { Manifest } from '../store/manifest.js';
+import { unwantedRecords } from '../store/unwanted.js';
 import { type RunOutcome, type RunRecord, readRunRecord } from './run-record.js';
 
 /**
@@ -56,7 +57,9 @@ async function countIncomplete(out: string): Promise<number | undefined> {
     const manifest = await Manifest.load(out);
     manifest.close();
     if (manifest.size === 0) return undefined;
-    return Object.values(manifest.data.assets).filter((a) => a.status !== 'complete').length;
+    // An asset the backup no longer wants (forgotten, left out by the last run's filter) is not waiting for a run.
+    const unwanted = unwantedRecords(manifest);
+    return Object.values(manifest.data.assets).filter((a) => a.status !== 'complete' && !unwanted(a)).length;
   } catch {
     return undefined;
   }

@@ -15,6 +15,8 @@ import {
 } from '../store/manifest.js';
 import { checkOutFolder } from '../store/out-folder.js';
 import { ATOMIC_OWN_FILES, GALLERY_MARKER, GALLERY_NAME } from '../store/own-files.js';
+import { unwantedRecords } from '../store/unwanted.js';
+import type { AssetFilter } from '../store/wanted.js';
 import { RUN_RECORD_NAME } from './run-record.js';
 
 export interface VerifyOptions {
@@ -74,6 +76,13 @@ export interface VerifyReport {
   partials: string[];
   bytesHashed: number;
   quick: boolean;
+  /**
+   * Recorded files not checked because the backup no longer wants their asset: `forget`, the config's `exclude`,
+   * or the last run's filter leaves it out. Never missing, never untracked.
+   */
+  notWanted: number;
+  /** The filter of the last backup run, as the manifest records it (`{}`: everything). */
+  filter: AssetFilter;
 }
 
 const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, LOCK_NAME, RUN_RECORD_NAME]);
@@ -131,6 +140,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     partials: [],
     bytesHashed: 0,
     quick,
+    notWanted: 0,
+    filter: manifest.data.filter ?? {},
   };
   let failed: unknown;
   try {
@@ -140,9 +151,14 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       return entry.files.map((file) => ({ entry, file }));
     });
     const check: Check = { out, quick, repair, signal: options.signal, manifest, report };
+    const unwanted = unwantedRecords(manifest);
     for (const { entry, file } of records) {
       if (options.signal?.aborted) throw new AbortError();
       known.add(file.path);
+      if (unwanted(entry) !== undefined) {
+        report.notWanted++;
+        continue;
+      }
       report.checked++;
       await checkFile(check, entry, file);
       options.onFile?.(report.checked, records.length);

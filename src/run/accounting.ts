@@ -7,6 +7,7 @@ import type { DownloadResult } from '../engine/transfer.js';
 import type { RetryInfo } from '../retry.js';
 import type { ListingEvent, WindowName } from '../source/paginate.js';
 import type { SourceEvent } from '../source/sources.js';
+import type { AssetFilter, LeftOutBy } from '../store/wanted.js';
 import type { Asset } from '../types.js';
 import type { FileJob } from './plan.js';
 
@@ -45,6 +46,10 @@ export type BackupEvent =
   | { type: 'lanes'; lanes: number }
   /** One page of the task history was read (walked when an assets window is capped, or on request). */
   | { type: 'tasks-page'; account: string | undefined; offset: number; tasks: number; artifacts: number }
+  /** The run's filter leaves the asset out (README, "Filters"): not planned, not counted in `assetsSeen`. */
+  | { type: 'asset-filtered'; asset: Asset; account: string | undefined; reason: LeftOutBy }
+  /** `forget` (or the config's `exclude`) made the asset unwanted: not fetched; `path` is its main file's. */
+  | { type: 'asset-unwanted'; unwanted: UnwantedAsset }
   /** An account's listing was refused; the other accounts go on. */
   | { type: 'account-failed'; account: string | undefined; code: string; reason: string };
 
@@ -54,6 +59,17 @@ export interface BackupFailure {
   path: string;
   code: string;
   reason: string;
+}
+
+/** An asset listed but not fetched because `forget` or the config's `exclude` said so. */
+export interface UnwantedAsset {
+  assetId: string;
+  name: string | undefined;
+  /** Its main file: where the backup holds it, or would put it. */
+  path: string;
+  reason: 'forgotten' | 'excluded';
+  /** When it was forgotten. */
+  since: string | undefined;
 }
 
 export interface BackupSummary {
@@ -101,6 +117,12 @@ export interface BackupSummary {
   filesSplit: number;
   /** Parallel transfers: `auto` or fixed, and the most that ran at once. */
   lanes: { mode: 'auto' | 'fixed'; final: number; peak: number };
+  /** The filter the run applied (README, "Filters"); `{}` when it wanted everything. */
+  filter: AssetFilter;
+  /** Listed assets the filter left out (not in `assetsSeen`). */
+  assetsFiltered: number;
+  /** Listed assets not fetched because `forget` or the config's `exclude` made them unwanted. */
+  forgotten: UnwantedAsset[];
   interrupted: boolean;
   dryRun: boolean;
 }
@@ -148,6 +170,9 @@ export class Accounting {
       restarts: 0,
       filesSplit: 0,
       lanes,
+      filter: {},
+      assetsFiltered: 0,
+      forgotten: [],
       interrupted: false,
       dryRun,
     };
@@ -190,6 +215,16 @@ export class Accounting {
   asset(asset: Asset, account: string | undefined, files: number): void {
     this.summary.assetsSeen++;
     this.#emit({ type: 'asset', asset, account, files });
+  }
+
+  filtered(asset: Asset, account: string | undefined, reason: LeftOutBy): void {
+    this.summary.assetsFiltered++;
+    this.#emit({ type: 'asset-filtered', asset, account, reason });
+  }
+
+  unwanted(unwanted: UnwantedAsset): void {
+    this.summary.forgotten.push(unwanted);
+    this.#emit({ type: 'asset-unwanted', unwanted });
   }
 
   assetComplete(): void {

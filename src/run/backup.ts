@@ -21,9 +21,10 @@ import { fileKey, resolveLeftovers } from './leftovers.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { describe, isAccountRefusal } from './refusal.js';
+import { entryOf, Selection, setFileTime } from './selection.js';
 import { writeSidecar } from './sidecar.js';
 
-export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
+export type { BackupEvent, BackupFailure, BackupSummary, UnwantedAsset } from './accounting.js';
 export type { BackupOptions } from './options.js';
 export type { FileJob } from './plan.js';
 
@@ -80,6 +81,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
 
   try {
     manifest = await Manifest.load(out);
+    acct.summary.filter = o.filter;
+    // `verify` judges the backup by the filter of its last run: what that run left out is not missing.
+    if (!o.dryRun) await manifest.setFilter(o.filter);
     const run = new Run(o, out, manifest, client, scheduler, acct, signal, stop, options);
     await walkAccounts(run, assets);
     scheduler.drain();
@@ -158,6 +162,7 @@ class Run {
   readonly #knownDirs = new Map<string, Set<string>>();
   readonly #relisters = new Map<string | undefined, Relister>();
   readonly #perAccountFolders: boolean;
+  readonly #selection: Selection;
 
   constructor(
     readonly o: ResolvedBackupOptions,
@@ -172,6 +177,7 @@ class Run {
   ) {
     this.#perAccountFolders = o.accounts.length > 1;
     this.#claims = claimsFromManifest(manifest);
+    this.#selection = new Selection(manifest, o.filter, acct, o.dryRun, this.#perAccountFolders);
   }
 
   /** Every wanted asset of one account once: its assets windows, and the task history when they are capped. */
@@ -187,7 +193,7 @@ class Run {
       // The manifest is keyed by assetId across accounts: an asset two accounts share is backed up once.
       if (this.#seen.has(asset.assetId)) continue;
       this.#seen.add(asset.assetId);
-      yield asset;
+      if (await this.#selection.wants(asset, account)) yield asset;
     }
   }
 
@@ -256,15 +262,7 @@ class Run {
     try {
       const plan = this.#planned(asset, account);
       if (!plan || this.signal.aborted) return;
-      await this.manifest.upsertAsset({
-        assetId: asset.assetId,
-        id: asset.id,
-        name: asset.name,
-        mediaType: asset.mediaType,
-        createdAt: asset.createdAt,
-        fileSize: asset.fileSize,
-        account,
-      });
+      await this.manifest.upsertAsset(entryOf(asset, account));
       // allSettled, not all: when one file throws (and stops the run), its siblings may still be moving a damaged
       // copy aside or writing the journal; backup() waits for this asset, so it must not settle before they do.
       const settled = await Promise.allSettled(plan.jobs.map((job) => this.#file(asset, account, job)));
@@ -316,6 +314,11 @@ class Run {
     for (let tries = 0; ; tries++) {
       try {
         const result = await this.#transfer(job, url, relister, asset.taskId);
+        // After the rename, before the record: a file recorded done has its time. A file that stood there already
+        // (identical, adopted) is the user's and keeps its own.
+        if (this.o.mtime && !result.adopted) {
+          await setFileTime(resolveInside(this.out, job.path), asset.createdAt);
+        }
         await m.recordFile(asset.assetId, {
           role: job.role,
           index: job.index,

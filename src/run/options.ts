@@ -6,6 +6,7 @@ import type { PartIO } from '../engine/part-file.js';
 import type { Transport } from '../engine/transport.js';
 import { UsageError } from '../errors.js';
 import { parseTaskHistoryMode, TASK_HISTORY_MODES, type TaskHistoryMode } from '../source/sources.js';
+import { type AssetFilter, checkFilter } from '../store/wanted.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 import type { BackupEvent } from './accounting.js';
 
@@ -41,6 +42,14 @@ export interface BackupOptions {
   taskHistory?: TaskHistoryMode | undefined;
   /** Split the tail of large files into Range segments on free lanes. @default true */
   split?: boolean | undefined;
+  /**
+   * Which assets the run wants besides `mediaTypes` (README, "Filters"): `since` (inclusive) and `until`
+   * (exclusive) as ISO instants, `favorites`, `match` (a regular expression on name or prompt), `exclude`
+   * (assetIds). What it leaves out is not fetched, and `verify` does not report it missing. @default {}
+   */
+  filter?: AssetFilter | undefined;
+  /** Set each downloaded file's modification time to its asset's `createdAt`. @default true */
+  mtime?: boolean | undefined;
   signal?: AbortSignal | undefined;
   /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
   onEvent?: ((event: BackupEvent) => void) | undefined;
@@ -74,6 +83,9 @@ export interface ResolvedBackupOptions {
   backoffBaseMs: number;
   split: boolean;
   taskHistory: TaskHistoryMode;
+  /** The filter the run applies and records, `mediaTypes` included when not all three. */
+  filter: AssetFilter;
+  mtime: boolean;
 }
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
@@ -122,6 +134,7 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
   if (options.taskHistory !== undefined && typeof options.taskHistory !== 'string') {
     throw new UsageError(`Expected \`taskHistory\` to be one of ${TASK_HISTORY_MODES.join(', ')}`);
   }
+  const filter = resolveFilter(options.filter, [...new Set(types)]);
   return {
     token: options.token,
     baseUrl: options.baseUrl,
@@ -137,5 +150,28 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
     backoffBaseMs: integer('backoffBaseMs', options.backoffBaseMs, 0, 60_000, 500),
     split: flag('split', options.split, true),
     taskHistory: parseTaskHistoryMode(options.taskHistory) ?? 'auto',
+    filter,
+    mtime: flag('mtime', options.mtime, true),
   };
+}
+
+/** The run's filter, checked, with the media types in it (when not all three) and no empty fields. */
+function resolveFilter(given: AssetFilter | undefined, types: MediaType[]): AssetFilter {
+  if (given !== undefined && (typeof given !== 'object' || given === null)) {
+    throw new UsageError('Expected `filter` to be an object');
+  }
+  const exclude = given?.exclude;
+  if (exclude !== undefined && (!Array.isArray(exclude) || !exclude.every((id) => typeof id === 'string'))) {
+    throw new UsageError('Expected `filter.exclude` to be a list of assetIds');
+  }
+  const filter: AssetFilter = {};
+  if (types.length < MEDIA_TYPES.length) filter.mediaTypes = types;
+  for (const key of ['since', 'sinceGiven', 'until', 'untilGiven', 'match'] as const) {
+    const value = given?.[key];
+    if (value !== undefined) filter[key] = value;
+  }
+  if (given?.favorites) filter.favorites = true;
+  if (exclude?.length) filter.exclude = [...new Set(exclude)];
+  checkFilter(filter);
+  return filter;
 }

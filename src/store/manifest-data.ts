@@ -2,6 +2,7 @@
 // is read from (checked shape) and written to (snapshot pieces) manifest.json. No files, no I/O: see manifest.ts.
 import path from 'node:path';
 import { ManifestCorruptError } from '../errors.js';
+import type { AssetFilter } from './wanted.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -40,6 +41,10 @@ export interface ManifestAsset {
   createdAt?: string | undefined;
   fileSize?: number | undefined;
   account?: string | undefined;
+  /** The API's `favorite` when the asset was last listed, for `--favorites` (filters). */
+  favorite?: boolean | undefined;
+  /** The prompt the listing carried, for `--match` (filters). */
+  prompt?: string | undefined;
   /** `complete` once every planned file is done. */
   status: 'complete' | 'partial';
   files: ManifestFile[];
@@ -76,6 +81,18 @@ export interface ManifestData {
    * recorded, every night), and `constructor` or `toString` would be found without ever being recorded.
    */
   assets: Record<string, ManifestAsset>;
+  /** The filter of the last backup run (store/wanted.ts): what it left out is not reported missing. */
+  filter?: AssetFilter | undefined;
+  /** Assets `forget` made unwanted, by assetId (a keyed map like `assets`): never fetched, never missing. */
+  forgotten?: Record<string, ForgottenAsset> | undefined;
+}
+
+/** One asset `forget` made unwanted. */
+export interface ForgottenAsset {
+  /** When it was forgotten. */
+  at: string;
+  /** Its name when it was forgotten, so `list` and messages can say which asset it was. */
+  name?: string | undefined;
 }
 
 /** One change, as appended to the journal. Every op is idempotent, so replaying a journal twice is harmless. */
@@ -91,7 +108,10 @@ export type JournalOp =
       role: FileRole;
       index: number;
       unfetchable?: { reason: string; since: string } | undefined;
-    };
+    }
+  | { op: 'filter'; filter: AssetFilter }
+  | { op: 'forget'; assetId: string; asset: ForgottenAsset }
+  | { op: 'unforget'; assetId: string };
 
 /**
  * A map safe for any string key: no prototype, so no key is special and none is found unless it was set. Copies
@@ -135,6 +155,7 @@ export function parseManifest(text: string, file: string): ManifestData {
   for (const entry of Object.values(data.assets)) {
     if (isObject(entry.partials)) entry.partials = keyedMap(entry.partials);
   }
+  if (isObject(data.forgotten)) data.forgotten = keyedMap(data.forgotten);
   return data;
 }
 
@@ -247,9 +268,28 @@ export function apply(data: ManifestData, op: JournalOp): boolean {
       });
       return true;
     }
+    case 'filter':
+      if (!isObject(op.filter)) return false;
+      data.filter = op.filter;
+      return true;
+    case 'forget':
+    case 'unforget':
+      return applyForget(data, op);
     default:
       return false;
   }
+}
+
+/** `forget` and `forget --undo`: by assetId, recorded or not (an asset may be forgotten before it was fetched). */
+function applyForget(data: ManifestData, op: Extract<JournalOp, { op: 'forget' | 'unforget' }>): boolean {
+  if (typeof op.assetId !== 'string') return false;
+  const forgotten = keyedMap(data.forgotten);
+  if (op.op === 'forget') {
+    if (!isObject(op.asset) || typeof op.asset.at !== 'string') return false;
+    forgotten[op.assetId] = op.asset;
+  } else delete forgotten[op.assetId];
+  data.forgotten = Object.keys(forgotten).length > 0 ? forgotten : undefined;
+  return true;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   apply,
   emptyData,
   type FileRole,
+  type ForgottenAsset,
   type JournalOp,
   type ManifestAsset,
   type ManifestData,
@@ -17,8 +18,16 @@ import {
   snapshotOf,
 } from './manifest-data.js';
 import { JOURNAL_NAME, MANIFEST_NAME } from './own-files.js';
+import type { AssetFilter } from './wanted.js';
 
-export type { FileRole, ManifestAsset, ManifestData, ManifestFile, PartialState } from './manifest-data.js';
+export type {
+  FileRole,
+  ForgottenAsset,
+  ManifestAsset,
+  ManifestData,
+  ManifestFile,
+  PartialState,
+} from './manifest-data.js';
 export { MANIFEST_VERSION, snapshotOf } from './manifest-data.js';
 export { JOURNAL_NAME, MANIFEST_NAME };
 
@@ -173,6 +182,24 @@ export class Manifest {
     if (file?.status !== 'missing' || file.unfetchable?.reason === reason) return Promise.resolve();
     const unfetchable = reason === undefined ? undefined : { reason, since: new Date().toISOString() };
     return this.#record({ op: 'unfetchable', assetId, role, index, unfetchable });
+  }
+
+  /** When `forget` made this asset unwanted; undefined when it is wanted. */
+  forgotten(assetId: string): ForgottenAsset | undefined {
+    const map = this.data.forgotten;
+    return map && Object.hasOwn(map, assetId) ? map[assetId] : undefined;
+  }
+
+  /** Makes an asset unwanted (`forget`), or wanted again (`forget --undo`, with undefined). */
+  setForgotten(assetId: string, asset: ForgottenAsset | undefined): Promise<void> {
+    if (asset === undefined && this.forgotten(assetId) === undefined) return Promise.resolve();
+    return this.#record(asset ? { op: 'forget', assetId, asset } : { op: 'unforget', assetId });
+  }
+
+  /** Records the filter of this run (a journal line only when it differs from the last run's). */
+  setFilter(filter: AssetFilter): Promise<void> {
+    if (JSON.stringify(this.data.filter ?? {}) === JSON.stringify(filter)) return Promise.resolve();
+    return this.#record({ op: 'filter', filter });
   }
 
   #record(op: JournalOp): Promise<void> {
