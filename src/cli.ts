@@ -14,6 +14,7 @@ export const HELP = `runway-backup: back up a RunwayML account's media through u
 Usage:
   runway-backup backup   [--out DIR] [--email E]... [--media-type video,image,audio] [--concurrency auto|N]
                          [--since DATE] [--until DATE] [--favorites] [--match REGEX] [--no-mtime]
+                         [--layout TEMPLATE] [--timezone ZONE]
                          [--no-previews] [--metadata] [--dry-run] [--no-gallery] [--config FILE]
                          [--base-url URL] [--retries N] [--timeout SECONDS] [--task-history M] [--json] [-q]
   runway-backup list     [--email E] [--media-type T] [--since DATE] [--until DATE] [--favorites]

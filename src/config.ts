@@ -31,6 +31,10 @@ export interface FileConfig {
   exclude?: string[];
   /** Give each downloaded file its asset's creation time (`--no-mtime` is false). */
   mtime?: boolean;
+  /** `--layout`: the path template of each main file (README, "Layout"). */
+  layout?: string;
+  /** `--timezone`: the time zone of the layout's dates (IANA name or `local`). */
+  timezone?: string;
 }
 
 /**
@@ -94,6 +98,12 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
     v === null || (typeof v === 'string' && v !== '') ? undefined : 'a regular expression or null',
   exclude: (v) => (Array.isArray(v) && isStringList(v) ? undefined : 'a list of assetIds'),
   mtime: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
+  layout: (v) =>
+    typeof v === 'string' && v.trim() !== ''
+      ? undefined
+      : 'a path template like "{mediaType}/{date}_{name}_{id8}.{ext}"',
+  timezone: (v) =>
+    typeof v === 'string' && v.trim() !== '' ? undefined : 'an IANA time zone name or "local"',
 };
 
 /** Line and column (both from 1) of a character offset in `text`. */

@@ -36,6 +36,8 @@ describe('config file', () => {
       match: null,
       exclude: [],
       mtime: true,
+      layout: '{mediaType}/{date}_{name}_{id8}.{ext}',
+      timezone: 'UTC',
     });
     const raw = JSON.parse(await fs.readFile(EXAMPLE, 'utf8')) as Record<string, unknown>;
     for (const key of Object.keys(config))
@@ -194,6 +196,28 @@ describe('flags and commands: small stumbles (issue 17, item 14)', () => {
     );
     expect(() => parseFlags(['--frobnicate'], { concurrency: { type: 'string' } })).toThrow(
       /^Unknown option '--frobnicate'; try --help$/,
+    );
+  });
+});
+
+describe('layout in the config file (issue 19)', () => {
+  it('a config layout and time zone reach the run; a bad one is a usage error that shows it', async () => {
+    const file = await configWith('{"layout": "{year}/{name}_{id8}.{ext}", "timezone": "Europe/Berlin"}');
+    const settings = await resolveSettings({ config: file }, { USEAPI_TOKEN: 'tok-1234' });
+    expect(settings.layout).toBe('{year}/{name}_{id8}.{ext}');
+    expect(settings.timeZone).toBe('Europe/Berlin');
+    const flagWins = await resolveSettings(
+      { config: file, layout: '{id8}.{ext}' },
+      { USEAPI_TOKEN: 'tok-1234' },
+    );
+    expect(flagWins.layout).toBe('{id8}.{ext}');
+    const { resolveBackupOptions } = await import('../src/run/options.js');
+    const base = { token: 'tok-1234', out: '/tmp/x' };
+    expect(() => resolveBackupOptions({ ...base, layout: '{year}/{nmae}_{id8}.{ext}' })).toThrow(
+      /unknown placeholder \{nmae\}/,
+    );
+    expect(() => resolveBackupOptions({ ...base, timeZone: 'Mars/Olympus' })).toThrow(
+      /--timezone.*"Mars\/Olympus"/,
     );
   });
 });

@@ -50,6 +50,16 @@ export const BACKUP_FLAGS = {
     type: 'boolean',
     help: "keep each new file's download time instead of giving it its asset's creation time",
   },
+  layout: {
+    type: 'string',
+    value: 'TEMPLATE',
+    help: 'where each file goes, like {year}/{month}/{name}_{id8}.{ext}; recorded files are moved, not fetched again',
+  },
+  timezone: {
+    type: 'string',
+    value: 'ZONE',
+    help: "time zone of the layout's dates: an IANA name or local (default UTC)",
+  },
   'task-history': {
     type: 'string',
     value: 'MODE',
@@ -136,6 +146,8 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       taskHistory: settings.taskHistory,
       filter: settings.filter,
       mtime: settings.mtime,
+      layout: settings.layout,
+      timeZone: settings.timeZone,
       signal: controller.signal,
       onEvent: notices.onEvent,
       onLocked,
@@ -223,6 +235,9 @@ class RunNotices {
     }
     if (event.type === 'part-removed') {
       say(`removed an unfinished download that no wanted file needs: ${printable(event.path)}`);
+    }
+    if (event.type === 'file-moved' && event.dryRun) {
+      say(`would move to the new layout: ${printable(event.from)} -> ${printable(event.to)}`);
     }
     if (event.type === 'file-vanished') {
       warn(`missing since it was backed up: ${printable(event.file.path)}; fetching it again`);
@@ -326,6 +341,11 @@ export function describeSummary(s: BackupSummary, out: string): string {
       ? `${head}: ${assets}, ${plural(s.filesPlanned, 'file')} would be downloaded, ${s.filesSkipped} already in ${out}`
       : `${head} in ${formatDuration(s.seconds)}: ${assets}, ${plural(s.filesDownloaded, 'file')} downloaded (${formatBytes(s.bytesDownloaded)}), ${s.filesSkipped} already there, ${s.filesFailed} failed -> ${out}`,
   );
+  if (s.moved.length > 0) {
+    lines.push(
+      `  ${plural(s.moved.length, 'file')} ${s.dryRun ? 'would be moved' : 'moved'} to the new layout (none downloaded again)`,
+    );
+  }
   for (const f of s.failures) lines.push(`  failed: ${printable(f.path)}: ${f.reason}`);
   for (const g of s.gone) lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
   if (s.skippedItems.length)

@@ -28,6 +28,10 @@ export interface BackupSettings {
   filter: AssetFilter;
   /** Give each downloaded file its asset's creation time (`--no-mtime`: false). */
   mtime: boolean;
+  /** `--layout`: the template of each main file's path (checked by the run). */
+  layout?: string | undefined;
+  /** `--timezone`: the zone of the layout's dates. */
+  timeZone?: string | undefined;
 }
 
 export interface FlagValues {
@@ -45,6 +49,8 @@ export interface FlagValues {
   taskHistory?: TaskHistoryMode | undefined;
   filter?: RawFilterFlags | undefined;
   noMtime?: boolean | undefined;
+  layout?: string | undefined;
+  timezone?: string | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -83,6 +89,8 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     taskHistory: flags.taskHistory ?? file.taskHistory,
     filter: resolveFilter(flags.filter ?? {}, file, flags.config),
     mtime: flags.noMtime ? false : (file.mtime ?? true),
+    layout: flags.layout ?? file.layout,
+    timeZone: flags.timezone ?? file.timezone,
   };
   return settings;
 }
@@ -104,6 +112,8 @@ export interface RawFlags {
   favorites?: boolean | undefined;
   match?: string | undefined;
   'no-mtime'?: boolean | undefined;
+  layout?: string | undefined;
+  timezone?: string | undefined;
 }
 
 /** Validates the shared flags the same way for every command. */
@@ -126,5 +136,7 @@ export function flagValues(values: RawFlags): FlagValues {
       match: values.match,
     },
     noMtime: values['no-mtime'],
+    layout: values.layout,
+    timezone: values.timezone,
   };
 }

@@ -41,6 +41,8 @@ export type BackupEvent =
   | { type: 'set-aside'; path: string; movedTo: string }
   /** The manifest recorded this file done, but it is no longer on disk: it is fetched again. */
   | { type: 'file-vanished'; file: FileJob }
+  /** A recorded file moved to its path under a new `--layout` (on a dry run: that would be moved). */
+  | { type: 'file-moved'; assetId: string; from: string; to: string; dryRun: boolean }
   | { type: 'retry'; file: FileJob | undefined; attempt: number; delayMs: number; reason: string }
   /** The number of parallel transfers changed (`--concurrency auto`). */
   | { type: 'lanes'; lanes: number }
@@ -94,6 +96,8 @@ export interface BackupSummary {
   vanished: { assetId: string; path: string }[];
   /** Unfinished downloads (`.part`) no wanted file needs any more, removed after a complete listing. */
   partsRemoved: string[];
+  /** Recorded files (and sidecars) moved to their paths under a new `--layout` (on a dry run: that would be). */
+  moved: { assetId: string; from: string; to: string }[];
   /** Items of the listing that were unusable (no id or url), reported and skipped. */
   skippedItems: { account: string | undefined; assetId: string | undefined; reason: string }[];
   /** Windows the API could not list to the end (assets per type, the task history): older assets may exist. */
@@ -161,6 +165,7 @@ export class Accounting {
       damaged: [],
       vanished: [],
       partsRemoved: [],
+      moved: [],
       skippedItems: [],
       cappedWindows: [],
       artifactsSkipped: { deleted: 0, directory: 0 },
@@ -254,6 +259,11 @@ export class Accounting {
   partRemoved(relative: string): void {
     this.summary.partsRemoved.push(relative);
     this.#emit({ type: 'part-removed', path: relative });
+  }
+
+  moved(move: { assetId: string; from: string; to: string }, dryRun: boolean): void {
+    this.summary.moved.push({ assetId: move.assetId, from: move.from, to: move.to });
+    this.#emit({ type: 'file-moved', assetId: move.assetId, from: move.from, to: move.to, dryRun });
   }
 
   vanished(file: FileJob): void {

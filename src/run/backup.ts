@@ -21,6 +21,7 @@ import { fileKey, resolveLeftovers } from './leftovers.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { describe, isAccountRefusal } from './refusal.js';
+import { moveToLayout } from './relayout.js';
 import { entryOf, Selection, setFileTime } from './selection.js';
 import { writeSidecar } from './sidecar.js';
 
@@ -84,6 +85,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     acct.summary.filter = o.filter;
     // `verify` judges the backup by the filter of its last run: what that run left out is not missing.
     if (!o.dryRun) await manifest.setFilter(o.filter);
+    // Before anything is planned: files move to the run's layout first, so that planning finds them there.
+    await moveToLayout(manifest, out, o, signal, acct);
     const run = new Run(o, out, manifest, client, scheduler, acct, signal, stop, options);
     await walkAccounts(run, assets);
     scheduler.drain();
@@ -217,6 +220,7 @@ class Run {
         this.out,
         this.#claims,
         this.manifest.get(asset.assetId),
+        { layout: this.o.layout, timeZone: this.o.timeZone },
       );
       this.acct.asset(asset, account, plan.jobs.length);
       for (const job of plan.jobs) {

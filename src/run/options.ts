@@ -6,6 +6,8 @@ import type { PartIO } from '../engine/part-file.js';
 import type { Transport } from '../engine/transport.js';
 import { UsageError } from '../errors.js';
 import { parseTaskHistoryMode, TASK_HISTORY_MODES, type TaskHistoryMode } from '../source/sources.js';
+import { resolveTimeZone } from '../store/render-layout.js';
+import { DEFAULT_LAYOUT, type LayoutTemplate, parseLayout } from '../store/template.js';
 import { type AssetFilter, checkFilter } from '../store/wanted.js';
 import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
 import type { BackupEvent } from './accounting.js';
@@ -50,6 +52,14 @@ export interface BackupOptions {
   filter?: AssetFilter | undefined;
   /** Set each downloaded file's modification time to its asset's `createdAt`. @default true */
   mtime?: boolean | undefined;
+  /**
+   * Where each main file goes (README, "Layout"): a relative path with placeholders such as
+   * `{year}/{month}/{name}_{id8}.{ext}`. Recorded files are moved to it, never downloaded again.
+   * @default '{mediaType}/{date}_{name}_{id8}.{ext}'
+   */
+  layout?: string | undefined;
+  /** The time zone of the layout's dates: an IANA name or `local`. @default 'UTC' */
+  timeZone?: string | undefined;
   signal?: AbortSignal | undefined;
   /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
   onEvent?: ((event: BackupEvent) => void) | undefined;
@@ -86,6 +96,8 @@ export interface ResolvedBackupOptions {
   /** The filter the run applies and records, `mediaTypes` included when not all three. */
   filter: AssetFilter;
   mtime: boolean;
+  layout: LayoutTemplate;
+  timeZone: string;
 }
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
@@ -152,6 +164,8 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
     taskHistory: parseTaskHistoryMode(options.taskHistory) ?? 'auto',
     filter,
     mtime: flag('mtime', options.mtime, true),
+    layout: parseLayout(typeof options.layout === 'string' ? options.layout : DEFAULT_LAYOUT),
+    timeZone: timeZoneOf(options.timeZone),
   };
 }
 
@@ -174,4 +188,17 @@ function resolveFilter(given: AssetFilter | undefined, types: MediaType[]): Asse
   if (exclude?.length) filter.exclude = [...new Set(exclude)];
   checkFilter(filter);
   return filter;
+}
+
+/** `--timezone`: an IANA zone name or `local`, checked; a usage error that shows the value otherwise. */
+function timeZoneOf(value: unknown): string {
+  if (value === undefined) return 'UTC';
+  try {
+    if (typeof value !== 'string') throw new RangeError('not a string');
+    return resolveTimeZone(value.trim());
+  } catch {
+    throw new UsageError(
+      `Expected \`--timezone\` to be an IANA time zone (like Europe/Berlin) or "local", got ${JSON.stringify(String(value).slice(0, 60))}`,
+    );
+  }
 }

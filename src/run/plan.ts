@@ -4,6 +4,7 @@ import { UnsafePathError } from '../errors.js';
 import { fileSize, setAside } from '../fsutil.js';
 import { resolveInside } from '../store/layout.js';
 import type { FileRole, Manifest, ManifestAsset } from '../store/manifest.js';
+import type { LayoutPathOptions } from '../store/render-layout.js';
 import type { Asset } from '../types.js';
 import { freePaths, type PathClaims, recordedPath } from './claims.js';
 
@@ -39,8 +40,9 @@ export function planFiles(
   out: string,
   claims: PathClaims,
   recorded?: ManifestAsset,
+  layout?: Omit<LayoutPathOptions, 'account' | 'idLength' | 'idTag'>,
 ): { jobs: FileJob[]; sidecar: string } {
-  const paths = freePaths(asset, perAccountFolders ? account : undefined, claims);
+  const paths = freePaths(asset, perAccountFolders ? account : undefined, claims, layout);
   if (!paths) throw new UnsafePathError(`No free path for asset ${JSON.stringify(asset.assetId)}`);
   const at = (role: FileRole, index: number, computed: string): string =>
     recordedPath(recorded, role, index, claims) ?? computed;

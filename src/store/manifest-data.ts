@@ -55,6 +55,11 @@ export interface ManifestAsset {
    * null-prototype map, like `assets`.
    */
   partials?: Record<string, PartialState> | undefined;
+  /**
+   * Moves under way to a new layout (`--layout`), by file key (`main-0`, `preview-1`, `sidecar`): journalled before
+   * the rename and cleared after it, so that a run killed in between finishes the move (store/relayout in run/).
+   */
+  moves?: Record<string, { from: string; to: string }> | undefined;
   updatedAt: string;
 }
 
@@ -85,6 +90,8 @@ export interface ManifestData {
   filter?: AssetFilter | undefined;
   /** Assets `forget` made unwanted, by assetId (a keyed map like `assets`): never fetched, never missing. */
   forgotten?: Record<string, ForgottenAsset> | undefined;
+  /** The `--layout` template and time zone the recorded paths follow; absent: the default layout, UTC. */
+  layout?: { template: string; timeZone: string } | undefined;
 }
 
 /** One asset `forget` made unwanted. */
@@ -110,6 +117,8 @@ export type JournalOp =
       unfetchable?: { reason: string; since: string } | undefined;
     }
   | { op: 'filter'; filter: AssetFilter }
+  | { op: 'layout'; layout: { template: string; timeZone: string } }
+  | { op: 'move'; assetId: string; key: string; from: string; to: string; done: boolean }
   | { op: 'forget'; assetId: string; asset: ForgottenAsset }
   | { op: 'unforget'; assetId: string };
 
@@ -268,6 +277,12 @@ export function apply(data: ManifestData, op: JournalOp): boolean {
       });
       return true;
     }
+    case 'layout':
+      if (!isObject(op.layout) || typeof op.layout.template !== 'string') return false;
+      data.layout = { template: op.layout.template, timeZone: String(op.layout.timeZone ?? 'UTC') };
+      return true;
+    case 'move':
+      return entry !== undefined && applyMove(entry, op);
     case 'filter':
       if (!isObject(op.filter)) return false;
       data.filter = op.filter;
@@ -327,4 +342,27 @@ export function snapshotOf(data: ManifestData): { pieces: Iterable<string>; leng
     yield text;
   }
   return { pieces: { [Symbol.iterator]: pieces }, length: () => length };
+}
+
+/** A move to a new layout: started (remembered with both paths) or done (the record now names `to`). */
+function applyMove(
+  entry: ManifestAsset,
+  op: { key: string; from: string; to: string; done: boolean },
+): boolean {
+  if (typeof op.key !== 'string' || typeof op.to !== 'string' || typeof op.from !== 'string') return false;
+  const moves = keyedMap(entry.moves);
+  if (!op.done) {
+    moves[op.key] = { from: op.from, to: op.to };
+  } else {
+    delete moves[op.key];
+    if (op.key === 'sidecar') {
+      if (entry.sidecar === op.from) entry.sidecar = op.to;
+    } else {
+      entry.files = entry.files.map((f) =>
+        `${f.role}-${f.index}` === op.key && f.path === op.from ? { ...f, path: op.to } : f,
+      );
+    }
+  }
+  entry.moves = Object.keys(moves).length > 0 ? moves : undefined;
+  return true;
 }

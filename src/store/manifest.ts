@@ -196,6 +196,19 @@ export class Manifest {
     return this.#record(asset ? { op: 'forget', assetId, asset } : { op: 'unforget', assetId });
   }
 
+  /** A move to a new layout begins (`done` false, before the rename) or is over (`done` true, after it). */
+  recordMove(assetId: string, key: string, from: string, to: string, done: boolean): Promise<void> {
+    if (!this.get(assetId)) return Promise.resolve();
+    return this.#record({ op: 'move', assetId, key, from, to, done });
+  }
+
+  /** Records the layout the recorded paths now follow (a line only when it changed). */
+  setLayout(layout: { template: string; timeZone: string }): Promise<void> {
+    const now = this.data.layout;
+    if (now?.template === layout.template && now.timeZone === layout.timeZone) return Promise.resolve();
+    return this.#record({ op: 'layout', layout });
+  }
+
   /** Records the filter of this run (a journal line only when it differs from the last run's). */
   setFilter(filter: AssetFilter): Promise<void> {
     if (JSON.stringify(this.data.filter ?? {}) === JSON.stringify(filter)) return Promise.resolve();
