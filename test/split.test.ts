@@ -445,15 +445,7 @@ describe('a split .part the journal cannot vouch for', () => {
     await fs.writeFile(`${dest}.part`, part);
     let state: ResumeState | undefined = { validator: '"v1"', total: size, segments };
     const ranges: (string | undefined)[] = [];
-    // Resolved once the first lane has let go of its body, which it does at its new end, the midpoint: the split's
-    // record is held until then, so the lane always meets that end while the record is pending. (A fixed 100 ms was
-    // a race: on a loaded machine the lane had not reached the midpoint yet.)
-    let reachedMidpoint!: () => void;
-    const atMidpoint = new Promise<void>((resolve) => {
-      reachedMidpoint = resolve;
-    });
     const transport = async (request: TransportRequest): Promise<TransportResponse> => {
-      const first = ranges.length === 0;
       ranges.push(request.headers.range);
       const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
