@@ -196,8 +196,8 @@ export interface LayoutPathOptions extends AssetPathOptions {
 }
 
 /**
- * The asset's paths under `layout`: the default layout through `assetPaths` (today's names, byte for byte), any
- * other rendered, with the previews beside the main file as `<stem>.preview-N.<ext>` and the sidecar as
+ * The asset's paths under `layout`: the default layout through `assetPaths` (today's names, byte for byte), every
+ * other template rendered, with the previews beside the main file as `<stem>.preview-N.<ext>` and the sidecar as
  * `<stem>.json`. Several accounts: a template without `{account}` gets the account folder in front, as the
  * default does, so that two accounts never share a path.
  */
