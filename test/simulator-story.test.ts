@@ -40,13 +40,16 @@ describe('simulator story', () => {
       expect(task.name).toMatch(/^[A-Z][\w -]+ \d{11}, .+$/);
       expect(task.name).toContain(`${o.seed}, ${o.text_prompt}`);
       expect(raw?.isUserUpload).toBe(false);
-      const meta = raw?.metadata as { width?: number; height?: number; size?: { width: number } };
+      const meta = (raw?.metadata ?? {}) as {
+        width?: number;
+        height?: number;
+        duration?: number;
+        size?: { width: number; height: number };
+      };
       if (asset.mediaType === 'video') {
         videosChecked++;
-        expect(o.seconds).toBe(Math.round(Number((raw?.metadata as { duration: number }).duration)));
-        expect(o.resolution).toBe(
-          `${meta.width ?? meta.size?.width}:${meta.height ?? (meta.size as { height?: number })?.height}`,
-        );
+        expect(o.seconds).toBe(Math.round(Number(meta.duration)));
+        expect(o.resolution).toBe(`${meta.width ?? meta.size?.width}:${meta.height ?? meta.size?.height}`);
         expect(task.taskType).toMatch(/^(gen3a|gen3a_turbo|gen4|gen4_turbo|act_one)$/);
       }
     }
