@@ -13,13 +13,15 @@ import { iterateAccount } from '../source/sources.js';
 import { writeIfChanged } from '../store/atomic-write.js';
 import { resolveInside } from '../store/layout.js';
 import { Manifest } from '../store/manifest.js';
-import { sanitizeMetadata } from '../store/sidecar.js';
 import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { claimOutFolder } from './claim.js';
-import { saveAndUnlock, settleWork } from './finish.js';
+import { saveAndUnlock, settleWork, writeChecksums } from './finish.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
+import { detailsOf, finishRecords } from './record-run.js';
+import { GenerationKeeper } from './records.js';
+import { sidecarText } from './sidecars.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary } from './accounting.js';
 export type { BackupOptions } from './options.js';
@@ -97,6 +99,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     await walkAccounts(run, assets);
     scheduler.drain();
     while (assets.size > 0) await Promise.allSettled([...assets]);
+    if (!o.dryRun) await finishRecords(run.keeper, out, o.metadata, acct.summary, signal);
   } catch (error) {
     if (!(error instanceof AbortError) && fatal === undefined) stop(error);
     controller.abort();
@@ -107,7 +110,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     options.signal?.removeEventListener('abort', onAbort);
     acct.summary.apiRequests = client.requestCount;
     closeClient();
-    const unsaved = await saveAndUnlock(manifest, !o.dryRun, release);
+    const unsaved = await saveAndUnlock(manifest, !o.dryRun, release, (m) =>
+      writeChecksums(out, m, acct.summary),
+    );
     fatal ??= unsaved;
   }
   acct.summary.seconds = (Date.now() - started) / 1000;
@@ -133,6 +138,8 @@ async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void>
   for (const account of o.accounts) {
     if (signal.aborted) break;
     try {
+      const complete = () =>
+        !signal.aborted && !acct.summary.incompleteWindows.some((w) => w.account === account);
       for await (const asset of run.source(account)) {
         if (o.dryRun) {
           await run.plan(asset, account);
@@ -151,6 +158,8 @@ async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void>
         });
         assets.add(task);
       }
+      // A dry run writes nothing, so it keeps no record either.
+      if (!o.dryRun && !signal.aborted) await run.keeper.afterWalk(account, complete(), o.mediaTypes);
     } catch (error) {
       if (signal.aborted || !isAccountRefusal(error) || o.accounts.length === 1) throw error;
       // One account refused (not configured, expired): the others are still backed up, and the run says so.
@@ -168,6 +177,7 @@ class Run {
   readonly #knownDirs = new Map<string, Set<string>>();
   readonly #relisters = new Map<string | undefined, Relister>();
   readonly #perAccountFolders: boolean;
+  readonly keeper: GenerationKeeper;
 
   constructor(
     readonly o: ResolvedBackupOptions,
@@ -181,6 +191,7 @@ class Run {
     readonly extra: Pick<BackupOptions, 'transport' | 'io'>,
   ) {
     this.#perAccountFolders = o.accounts.length > 1;
+    this.keeper = new GenerationKeeper(manifest, client, signal);
   }
 
   /** Every wanted asset of one account once: its assets windows, and the task history when they are capped. */
@@ -191,8 +202,10 @@ class Run {
       taskHistory: this.o.taskHistory,
       signal: this.signal,
       onEvent: (event) => this.acct.source(account, event),
+      onTask: this.keeper.taskReader(account),
     });
     for await (const asset of assets) {
+      this.keeper.note(account, asset);
       // The manifest is keyed by assetId across accounts: an asset two accounts share is backed up once.
       if (this.#seen.has(asset.assetId)) continue;
       this.#seen.add(asset.assetId);
@@ -253,6 +266,7 @@ class Run {
         createdAt: asset.createdAt,
         fileSize: asset.fileSize,
         account,
+        ...detailsOf(asset),
       });
       // allSettled, not all: when one file throws (and stops the run), its siblings may still be moving a damaged
       // copy aside or writing the journal; backup() waits for this asset, so it must not settle before they do.
@@ -264,10 +278,8 @@ class Run {
       if (this.o.metadata) {
         sidecar = plan.sidecar;
         try {
-          await writeIfChanged(
-            resolveInside(this.out, sidecar),
-            `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
-          );
+          const record = this.manifest.get(asset.assetId)?.generation;
+          await writeIfChanged(resolveInside(this.out, sidecar), sidecarText(asset.raw, record));
         } catch (error) {
           if (isDiskError(error)) throw error;
           // Something else stands at the sidecar's path (a folder, say): this asset's sidecar fails, not the run.

@@ -1,6 +1,7 @@
 // The manifest's data: its types, the changes the journal records (JournalOp) and how one applies, and how the data
 // is read from (checked shape) and written to (snapshot pieces) manifest.json. No files, no I/O: see manifest.ts.
 import { ManifestCorruptError } from '../errors.js';
+import type { AssetDetails, AssetFate, GenerationRecord } from './generation.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -25,7 +26,7 @@ export interface ManifestFile {
   missingSince?: string | undefined;
 }
 
-export interface ManifestAsset {
+export interface ManifestAsset extends AssetDetails {
   assetId: string;
   id?: string | undefined;
   name?: string | undefined;
@@ -43,6 +44,10 @@ export interface ManifestAsset {
    * null-prototype map, like `assets`.
    */
   partials?: Record<string, PartialState> | undefined;
+  /** What its task says made it (model, prompt, seed, settings), read once; only for an asset with a `taskId`. */
+  generation?: GenerationRecord | undefined;
+  /** Out of reach or deleted on Runway (absent: listed on the last run that looked). Its files stay here. */
+  fate?: AssetFate | undefined;
   updatedAt: string;
 }
 
@@ -72,7 +77,10 @@ export type JournalOp =
   | { op: 'file'; assetId: string; file: ManifestFile }
   | { op: 'status'; assetId: string; status: ManifestAsset['status']; sidecar?: string | undefined }
   | { op: 'demote'; assetId: string; role: FileRole; index: number; at?: string | undefined }
-  | { op: 'partial'; assetId: string; key: string; state?: PartialState };
+  | { op: 'partial'; assetId: string; key: string; state?: PartialState }
+  | { op: 'generation'; assetId: string; record: GenerationRecord }
+  /** Without `fate`: listed again, present. */
+  | { op: 'fate'; assetId: string; fate?: AssetFate | undefined };
 
 /**
  * A map safe for any string key: no prototype, so no key is special and none is found unless it was set. Copies
@@ -187,6 +195,14 @@ export function apply(data: ManifestData, op: JournalOp): boolean {
       entry.updatedAt = op.file.completedAt;
       return true;
     }
+    case 'generation':
+      if (!entry || !op.record || typeof op.record !== 'object') return false;
+      entry.generation = op.record;
+      return true;
+    case 'fate':
+      if (!entry) return false;
+      entry.fate = op.fate && typeof op.fate === 'object' ? op.fate : undefined;
+      return true;
     case 'status':
       if (!entry) return false;
       entry.status = op.status;
