@@ -20,12 +20,13 @@ Usage:
   runway-backup verify   [--out DIR] [--quick] [--config FILE] [--json] [-q]
   runway-backup gallery  [--out DIR] [--open]
   runway-backup status   [--out DIR] [--json]
+  runway-backup show     FILE|ASSET_ID [--out DIR] [--config FILE] [--json]
   runway-backup demo     [--out DIR] [--media-type T] [--concurrency auto|N] [--no-previews] [--metadata]
                          [--json] [-q]
   runway-backup simulate [--port N] [--assets N] [--latency MS] [--seed N] [--url-ttl SECONDS]
-                         [--hostile-names] [--file-size BYTES] [--media-mix MIX] [--cdn-first-byte MS]
-                         [--cdn-connection-rate RATE] [--cdn-link-rate RATE] [--cdn-base-url URL]
-                         [--no-validators] [-q]
+                         [--hostile-names] [--hostile-prompts] [--discarded-takes N] [--file-size BYTES]
+                         [--media-mix MIX] [--cdn-first-byte MS] [--cdn-connection-rate RATE]
+                         [--cdn-link-rate RATE] [--cdn-base-url URL] [--no-validators] [-q]
 
 Every option of a command: runway-backup <command> --help.
 The token comes from the environment variable USEAPI_TOKEN; the base URL from --base-url or USEAPI_BASE_URL.
@@ -38,7 +39,7 @@ function version(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = new Set(['backup', 'list', 'verify', 'gallery', 'status', 'demo', 'simulate']);
+const COMMANDS = new Set(['backup', 'list', 'verify', 'gallery', 'status', 'show', 'demo', 'simulate']);
 
 // Commands are imported when chosen: `list` need not load the simulator, nor `--help` got.
 /** Exit code of a finished command; thrown errors are mapped in `main`. */
@@ -57,6 +58,8 @@ async function run(argv: string[]): Promise<number> {
       return (await import('./commands/gallery.js')).runGallery(rest);
     case 'status':
       return (await import('./commands/status.js')).runStatus(rest);
+    case 'show':
+      return (await import('./commands/show.js')).runShow(rest);
     case 'demo':
       return (await import('./commands/demo.js')).runDemo(rest);
     case 'simulate':

@@ -27,6 +27,10 @@ export interface BackupStatus {
   lockHolder: { pid: number } | undefined;
   /** Assets the manifest records as not complete yet (a file failed, missing or damaged); undefined without one. */
   incompleteAssets: number | undefined;
+  /** Assets the backup holds whose asset Runway deleted (files kept here); undefined without a manifest. */
+  deletedOnRunway: number | undefined;
+  /** Assets the backup holds that the listing no longer reaches though Runway still has them. */
+  outOfReach: number | undefined;
 }
 
 function stateOf(record: RunRecord | undefined, holderPid: number | undefined): StatusState {
@@ -47,17 +51,27 @@ export async function readStatus(out: string): Promise<BackupStatus> {
     lastEnded,
     lastEndedState,
     lockHolder,
-    incompleteAssets: await countIncomplete(out),
+    ...(await countManifest(out)),
   };
 }
 
-async function countIncomplete(out: string): Promise<number | undefined> {
+type ManifestCounts = Pick<BackupStatus, 'incompleteAssets' | 'deletedOnRunway' | 'outOfReach'>;
+
+async function countManifest(out: string): Promise<ManifestCounts> {
+  const none = { incompleteAssets: undefined, deletedOnRunway: undefined, outOfReach: undefined };
   try {
     const manifest = await Manifest.load(out);
     manifest.close();
-    if (manifest.size === 0) return undefined;
-    return Object.values(manifest.data.assets).filter((a) => a.status !== 'complete').length;
+    if (manifest.size === 0) return none;
+    const entries = Object.values(manifest.data.assets);
+    const held = (state: string) =>
+      entries.filter((a) => a.fate?.state === state && a.files.some((f) => f.status === 'done')).length;
+    return {
+      incompleteAssets: entries.filter((a) => a.status !== 'complete').length,
+      deletedOnRunway: held('deleted'),
+      outOfReach: held('out-of-reach'),
+    };
   } catch {
-    return undefined;
+    return none;
   }
 }
