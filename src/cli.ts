@@ -23,14 +23,15 @@ Usage:
   runway-backup verify   [--out DIR] [--quick] [--config FILE] [--json] [-q]
   runway-backup gallery  [--out DIR] [--open]
   runway-backup status   [--out DIR] [--json]
+  runway-backup show     FILE|ASSET_ID [--out DIR] [--config FILE] [--json]
   runway-backup repair   [--out DIR] [--email E]... [--config FILE] [--base-url URL] [--dry-run] [--json] [-q]
   runway-backup forget   FILE|ASSET_ID [--out DIR] [--undo] [--config FILE]
   runway-backup demo     [--out DIR] [--media-type T] [--concurrency auto|N] [--no-previews] [--metadata]
                          [--json] [-q]
   runway-backup simulate [--port N] [--assets N] [--latency MS] [--seed N] [--url-ttl SECONDS]
-                         [--hostile-names] [--file-size BYTES] [--media-mix MIX] [--cdn-first-byte MS]
-                         [--cdn-connection-rate RATE] [--cdn-link-rate RATE] [--cdn-base-url URL]
-                         [--no-validators] [-q]
+                         [--hostile-names] [--hostile-prompts] [--discarded-takes N] [--file-size BYTES]
+                         [--media-mix MIX] [--cdn-first-byte MS] [--cdn-connection-rate RATE]
+                         [--cdn-link-rate RATE] [--cdn-base-url URL] [--no-validators] [-q]
 
 Every option of a command: runway-backup <command> --help.
 The token comes from the environment variable USEAPI_TOKEN; the base URL from --base-url or USEAPI_BASE_URL.
@@ -49,6 +50,7 @@ const COMMANDS = new Set([
   'verify',
   'gallery',
   'status',
+  'show',
   'repair',
   'forget',
   'demo',
@@ -72,6 +74,8 @@ async function run(argv: string[]): Promise<number> {
       return (await import('./commands/gallery.js')).runGallery(rest);
     case 'status':
       return (await import('./commands/status.js')).runStatus(rest);
+    case 'show':
+      return (await import('./commands/show.js')).runShow(rest);
     case 'repair':
       return (await import('./commands/repair.js')).runRepair(rest);
     case 'forget':

@@ -40,6 +40,8 @@ export type { GalleryOptions, GalleryResult } from './gallery/write.js';
 export { writeGallery } from './gallery/write.js';
 export type { RecordedSummary, RunOutcome, RunRecord } from './report/run-record.js';
 export { RUN_RECORD_NAME, readRunRecord } from './report/run-record.js';
+export type { RunwayState, ShownAsset, ShowOptions } from './report/show.js';
+export { describeShown, showAsset } from './report/show.js';
 export type { BackupStatus, StatusState } from './report/status.js';
 export { readStatus } from './report/status.js';
 export type { VerifyOptions, VerifyProblem, VerifyReport } from './report/verify.js';
@@ -55,6 +57,12 @@ export type { AccountSourceOptions, SourceEvent, TaskHistoryMode } from './sourc
 export { iterateAccount } from './source/sources.js';
 export type { IterateTasksOptions, TaskEvent } from './source/tasks.js';
 export { iterateTasks } from './source/tasks.js';
+export type {
+  AssetDetails,
+  AssetFate,
+  GenerationRecord,
+  GenerationState,
+} from './store/generation.js';
 export { assetPaths, resolveInside, sanitizeSegment } from './store/layout.js';
 export type { ManifestAsset, ManifestData, ManifestFile } from './store/manifest.js';
 export { Manifest } from './store/manifest.js';

@@ -56,7 +56,7 @@ describe('runway-backup (built CLI, child process, simulator over real sockets)'
     // A real run lists nothing on stdout: the path list is what a dry run prints.
     expect(result.stdout).toBe('');
     await expectBackupMatches(s, out, { types: ['video'], previews: false });
-    const own = ['manifest.json', 'index.html', '.runway-backup-status.json'];
+    const own = ['manifest.json', 'index.html', 'SHA256SUMS', '.runway-backup-status.json'];
     const files = (await listFiles(out)).filter((f) => !own.includes(f));
     expect(files.every((f) => f.startsWith('video/') && f.endsWith('.mp4') && !f.includes('.preview-'))).toBe(
       true,

@@ -34,6 +34,10 @@ export interface Task {
   status: string | undefined;
   taskType: string | undefined;
   createdAt: string | undefined;
+  /** The task's own `name` (Runway's "<model> <seed>, <prompt>"). */
+  name: string | undefined;
+  /** The generation's settings as the API sent them (prompt, seed, duration, source images...); URLs included. */
+  options: Record<string, unknown> | undefined;
   artifacts: ArtifactResult[];
 }
 
@@ -209,6 +213,8 @@ export function parseTask(item: unknown, index: number): TaskParseResult {
     task: {
       ...context,
       status: optionalString(item.status),
+      name: optionalString(item.name),
+      options: isRecord(item.options) ? item.options : undefined,
       artifacts: artifacts.map((artifact) => parseArtifact(artifact, context)),
     },
   };

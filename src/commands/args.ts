@@ -180,6 +180,8 @@ export interface CommandSpec {
   /** One line: what the command does. */
   summary: string;
   flags: FlagSpecs;
+  /** The arguments besides the options, as in the usage line (`FILE|ASSET_ID`). */
+  usage?: string | undefined;
   /** Lines after the option list. */
   notes?: string[] | undefined;
 }
@@ -201,7 +203,7 @@ export function commandHelp(spec: CommandSpec): string {
   return [
     `runway-backup ${spec.name}: ${spec.summary}`,
     '',
-    `Usage: runway-backup ${spec.name} [options]`,
+    `Usage: runway-backup ${spec.name}${spec.usage ? ` ${spec.usage}` : ''} [options]`,
     '',
     'Options:',
     ...rows.map(([left, right]) => `  ${left!.padEnd(width)}${right}`),

@@ -302,7 +302,13 @@ async function reportOutcome(
     // memory peak, 98-99 MiB, and is 91-93 with this (3 runs each). One full collection (8 ms in an idle process).
     // `gc` exists when Node runs with --expose-gc, as the CLI's shebang asks; without it this is skipped.
     (globalThis as { gc?: () => void }).gc?.();
-    const note = await refreshGallery(out, summary.filesDownloaded > 0);
+    // New records, sidecars or fates change what the page shows as surely as new files do.
+    const changed =
+      summary.filesDownloaded > 0 ||
+      summary.recordsKept > 0 ||
+      summary.sidecarsUpdated > 0 ||
+      summary.fateLookups > 0;
+    const note = await refreshGallery(out, changed);
     if (note && !output.quiet) stderr.write(`${note}\n`);
   }
 }
@@ -378,7 +384,17 @@ export function describeSummary(s: BackupSummary, out: string): string {
   if (s.forgotten.length > 0) {
     lines.push(`  not fetched, forgotten or excluded: ${plural(s.forgotten.length, 'asset')}`);
   }
+  if (s.recordsMissing > 0) {
+    lines.push(
+      `  ${plural(s.recordsMissing, 'generation record')} could not be read (its task); the next run tries again`,
+    );
+  }
+  if (s.outOfReach > 0) {
+    lines.push(`  ${plural(s.outOfReach, 'asset')} out of reach of the listing (still on Runway), kept here`);
+  }
   if (s.lanes.mode === 'auto') lines.push(`  parallel transfers: auto, up to ${s.lanes.peak}`);
   if (s.interrupted) lines.push('  run the same command again to resume');
+  // Last, as the line a nightly log is read for: what only this backup still has.
+  if (s.deletedOnRunway > 0) lines.push(`${plural(s.deletedOnRunway, 'asset')} deleted on Runway, kept here`);
   return lines.join('\n');
 }

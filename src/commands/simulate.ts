@@ -19,6 +19,12 @@ const SIMULATE_FLAGS = {
   seed: { type: 'string', value: 'N', help: 'seed of the generated catalogue (default 1)' },
   'url-ttl': { type: 'string', value: 'SECONDS', help: 'lifetime of the signed CDN URLs (default 3600)' },
   'hostile-names': { type: 'boolean', help: 'give assets names that try to escape the output folder' },
+  'hostile-prompts': { type: 'boolean', help: 'give generations prompts full of markup and scripts' },
+  'discarded-takes': {
+    type: 'string',
+    value: 'N',
+    help: 'deleted takes per kept generation, 0..50: a task history longer than 2,000 (default 0)',
+  },
   'file-size': { type: 'string', value: 'BYTES', help: 'every main file this size (default: varied sizes)' },
   'media-mix': {
     type: 'string',
@@ -62,6 +68,8 @@ export async function runSimulate(argv: string[]): Promise<number> {
     seed: parseInteger('seed', values.seed, 0, 2 ** 31) ?? 1,
     urlTtlSeconds: parseInteger('url-ttl', values['url-ttl'], 1, 7 * 86_400) ?? 3600,
     hostileNames: values['hostile-names'] ?? false,
+    hostilePrompts: values['hostile-prompts'] ?? false,
+    discardedTakes: parseInteger('discarded-takes', values['discarded-takes'], 0, 50) ?? 0,
     ...(values['file-size']
       ? { fixedSizes: parseInteger('file-size', values['file-size'], 0, 2 ** 40) ?? 0 }
       : {}),
@@ -76,7 +84,7 @@ export async function runSimulate(argv: string[]): Promise<number> {
   process.stdout.write(
     values.quiet
       ? `${exportLine}\n`
-      : `Simulator listening. In another terminal:\n  ${exportLine}\n  ${invokedAs(process.argv[1], process.cwd())} list\n`,
+      : `Simulator listening. In another terminal:\n  ${exportLine}\n  ${invokedAs(process.argv[1], process.cwd())} list\nDelete an asset on Runway, as the real API does:\n  curl -X DELETE -H "Authorization: Bearer ${simulator.token}" ${simulator.url}/v1/runwayml/assets/<assetId>\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

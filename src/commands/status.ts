@@ -1,5 +1,5 @@
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, formatDuration, printable } from '../report/format.js';
+import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
 import type { RunRecord } from '../report/run-record.js';
 import { type BackupStatus, readStatus, type StatusState } from '../report/status.js';
 import { describeFilter, isEmptyFilter } from '../store/wanted.js';
@@ -110,6 +110,10 @@ function describeRun(record: RunRecord, state: StatusState, now: number): string
 export function statusLine(status: BackupStatus, now = Date.now()): string {
   const extras: string[] = [];
   if (status.incompleteAssets) extras.push(`${status.incompleteAssets} assets not complete in the manifest`);
+  if (status.deletedOnRunway)
+    extras.push(`${plural(status.deletedOnRunway, 'asset')} deleted on Runway, kept here`);
+  if (status.outOfReach)
+    extras.push(`${plural(status.outOfReach, 'asset')} out of reach of the listing, kept here`);
   if (status.lockHolder && status.state !== 'running')
     extras.push(`pid ${status.lockHolder.pid} holds the lock now`);
   const tail = extras.length ? `; ${extras.join('; ')}` : '';

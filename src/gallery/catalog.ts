@@ -4,6 +4,7 @@
  * journal replayed in memory, and nothing is flushed.
  */
 import { promises as fs } from 'node:fs';
+import { promptOf, seedOf, settingsOf } from '../store/generation.js';
 import { resolveInside } from '../store/layout.js';
 import { Manifest, type ManifestAsset, type ManifestFile } from '../store/manifest.js';
 
@@ -31,6 +32,19 @@ export interface GalleryAsset {
   status: ManifestAsset['status'];
   files: GalleryFile[];
   sidecar?: string | undefined;
+  /** The generation record's model (`taskType`), prompt, seed and other settings; absent for uploads. */
+  model?: string | undefined;
+  prompt?: string | undefined;
+  seed?: string | undefined;
+  settings?: Record<string, unknown> | undefined;
+  /** The folder's name (from the task) or id. */
+  folder?: string | undefined;
+  favorite?: boolean | undefined;
+  width?: number | undefined;
+  height?: number | undefined;
+  duration?: number | undefined;
+  /** `deleted` or `out-of-reach` on Runway, with the date; absent when present. */
+  fate?: ManifestAsset['fate'];
 }
 
 export interface GalleryCatalog {
@@ -73,10 +87,32 @@ export async function buildGalleryCatalog(out: string, signal?: AbortSignal): Pr
           status: entry.status,
           files: await Promise.all(entry.files.map((file) => checkFile(out, file))),
           sidecar: entry.sidecar,
+          ...recordFields(entry),
         })),
       )),
     );
   }
   assets.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   return { generatedAt: new Date().toISOString(), assets };
+}
+
+/** What the page shows and searches of the record; every text is shown as text by the page, never as markup. */
+function recordFields(entry: ManifestAsset): Partial<GalleryAsset> {
+  const record = entry.generation?.state === 'kept' ? entry.generation : undefined;
+  const seed = seedOf(record);
+  const folder = record?.options?.assetGroupName;
+  const settings = settingsOf(record);
+  const fields: Partial<GalleryAsset> = {
+    model: record?.taskType,
+    prompt: promptOf(record),
+    seed: seed === undefined ? undefined : String(seed),
+    settings: Object.keys(settings).length > 0 ? settings : undefined,
+    folder: typeof folder === 'string' ? folder : undefined,
+    favorite: entry.favorite,
+    width: entry.width,
+    height: entry.height,
+    duration: entry.duration,
+    fate: entry.fate,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }

@@ -57,9 +57,12 @@ ${GALLERY_MARKER}
 <p class="totals" id="totals"></p>
 <p class="problems" id="problems" hidden></p>
 <div class="controls">
-<input type="search" id="search" placeholder="Search names and prompts" aria-label="Search names and prompts">
+<input type="search" id="search" placeholder="Search names, prompts, seeds, models" aria-label="Search names, prompts, seeds and models">
 <select id="type" aria-label="Media type"><option value="*">All types</option></select>
 <select id="account" aria-label="Account"><option value="*">All accounts</option></select>
+<select id="model" aria-label="Model"><option value="*">All models</option></select>
+<label><input type="checkbox" id="favorites"> Favourites</label>
+<label><input type="checkbox" id="deleted"> Deleted on Runway</label>
 <select id="sort" aria-label="Sort"><option value="newest">Newest first</option><option value="oldest">Oldest first</option></select>
 <span class="shown" id="shown"></span>
 <span class="generated" id="generated"></span>
@@ -68,6 +71,7 @@ ${GALLERY_MARKER}
 <main id="grid"></main>
 <p class="empty" id="empty" hidden>Nothing matches.</p>
 <div id="more"></div>
+<dialog id="detail" aria-label="Asset details"><button type="button" id="close">Close</button><div id="detail-body"></div></dialog>
 <script type="application/json" id="catalog">${jsonForScript(catalog)}</script>
 <script>${GALLERY_SCRIPT}</script>
 </body>

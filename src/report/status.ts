@@ -28,6 +28,10 @@ export interface BackupStatus {
   lockHolder: { pid: number } | undefined;
   /** Assets the manifest records as not complete yet (a file failed, missing or damaged); undefined without one. */
   incompleteAssets: number | undefined;
+  /** Assets the backup holds whose asset Runway deleted (files kept here); undefined without a manifest. */
+  deletedOnRunway: number | undefined;
+  /** Assets the backup holds that the listing no longer reaches though Runway still has them. */
+  outOfReach: number | undefined;
 }
 
 function stateOf(record: RunRecord | undefined, holderPid: number | undefined): StatusState {
@@ -48,19 +52,29 @@ export async function readStatus(out: string): Promise<BackupStatus> {
     lastEnded,
     lastEndedState,
     lockHolder,
-    incompleteAssets: await countIncomplete(out),
+    ...(await countManifest(out)),
   };
 }
 
-async function countIncomplete(out: string): Promise<number | undefined> {
+type ManifestCounts = Pick<BackupStatus, 'incompleteAssets' | 'deletedOnRunway' | 'outOfReach'>;
+
+async function countManifest(out: string): Promise<ManifestCounts> {
+  const none = { incompleteAssets: undefined, deletedOnRunway: undefined, outOfReach: undefined };
   try {
     const manifest = await Manifest.load(out);
     manifest.close();
-    if (manifest.size === 0) return undefined;
+    if (manifest.size === 0) return none;
+    const entries = Object.values(manifest.data.assets);
     // An asset the backup no longer wants (forgotten, left out by the last run's filter) is not waiting for a run.
     const unwanted = unwantedRecords(manifest);
-    return Object.values(manifest.data.assets).filter((a) => a.status !== 'complete' && !unwanted(a)).length;
+    const held = (state: string) =>
+      entries.filter((a) => a.fate?.state === state && a.files.some((f) => f.status === 'done')).length;
+    return {
+      incompleteAssets: entries.filter((a) => a.status !== 'complete' && !unwanted(a)).length,
+      deletedOnRunway: held('deleted'),
+      outOfReach: held('out-of-reach'),
+    };
   } catch {
-    return undefined;
+    return none;
   }
 }

@@ -14,7 +14,7 @@ import {
   type ManifestFile,
 } from '../store/manifest.js';
 import { checkOutFolder } from '../store/out-folder.js';
-import { ATOMIC_OWN_FILES, GALLERY_MARKER, GALLERY_NAME } from '../store/own-files.js';
+import { ATOMIC_OWN_FILES, CHECKSUMS_NAME, GALLERY_MARKER, GALLERY_NAME } from '../store/own-files.js';
 import { unwantedRecords } from '../store/unwanted.js';
 import type { AssetFilter } from '../store/wanted.js';
 import { RUN_RECORD_NAME } from './run-record.js';
@@ -85,7 +85,14 @@ export interface VerifyReport {
   filter: AssetFilter;
 }
 
-const OWN_FILES = new Set([MANIFEST_NAME, JOURNAL_NAME, `${JOURNAL_NAME}.old`, LOCK_NAME, RUN_RECORD_NAME]);
+const OWN_FILES = new Set([
+  MANIFEST_NAME,
+  JOURNAL_NAME,
+  `${JOURNAL_NAME}.old`,
+  LOCK_NAME,
+  RUN_RECORD_NAME,
+  CHECKSUMS_NAME,
+]);
 
 /** An `index.html` the gallery wrote (a page of the user's own is reported like any other stranger). */
 async function isOurGallery(file: string): Promise<boolean> {

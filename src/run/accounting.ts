@@ -119,6 +119,20 @@ export interface BackupSummary {
   restarts: number;
   /** Files fetched in more than one Range segment. */
   filesSplit: number;
+  /** Generation records (task model, prompt, seed, settings) kept this run, once per asset for good. */
+  recordsKept: number;
+  /** Generated assets whose task could not be read this run: backed up all the same; the next run tries again. */
+  recordsMissing: number;
+  /** `--metadata` sidecars rewritten to hold a record read after they were written. */
+  sidecarsUpdated: number;
+  /** Lookups by id of assets backed up before that the walk no longer lists (each looked up once). */
+  fateLookups: number;
+  /** Assets this backup holds whose asset Runway deleted (its files kept here). */
+  deletedOnRunway: number;
+  /** Assets this backup holds that the listing no longer reaches but Runway still has (a capped window). */
+  outOfReach: number;
+  /** Whether `SHA256SUMS` was rewritten (it is when what it should say changed). */
+  checksumsWritten: boolean;
   /** Parallel transfers: `auto` or fixed, and the most that ran at once. */
   lanes: { mode: 'auto' | 'fixed'; final: number; peak: number };
   /** The filter the run applied (README, "Filters"); `{}` when it wanted everything. */
@@ -174,6 +188,13 @@ export class Accounting {
       apiRequests: 0,
       restarts: 0,
       filesSplit: 0,
+      recordsKept: 0,
+      recordsMissing: 0,
+      sidecarsUpdated: 0,
+      fateLookups: 0,
+      deletedOnRunway: 0,
+      outOfReach: 0,
+      checksumsWritten: false,
       lanes,
       filter: {},
       assetsFiltered: 0,

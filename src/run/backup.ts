@@ -16,14 +16,17 @@ import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { claimOutFolder } from './claim.js';
 import { claimsFromManifest, type PathClaims } from './claims.js';
-import { saveAndUnlock, settleWork } from './finish.js';
+import { saveAndUnlock, settleWork, writeChecksums } from './finish.js';
 import { fileKey, resolveLeftovers } from './leftovers.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
+import { detailsOf, finishRecords } from './record-run.js';
+import { GenerationKeeper } from './records.js';
 import { describe, isAccountRefusal } from './refusal.js';
 import { moveToLayout } from './relayout.js';
 import { entryOf, Selection, setFileTime } from './selection.js';
 import { writeSidecar } from './sidecar.js';
+import { sidecarText } from './sidecars.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary, UnwantedAsset } from './accounting.js';
 export type { BackupOptions } from './options.js';
@@ -92,6 +95,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     scheduler.drain();
     while (assets.size > 0) await Promise.allSettled([...assets]);
     if (!o.dryRun && !signal.aborted && fatal === undefined) await run.leftovers();
+    if (!o.dryRun) await finishRecords(run.keeper, out, o.metadata, acct.summary, signal);
   } catch (error) {
     if (!(error instanceof AbortError) && fatal === undefined) stop(error);
     controller.abort();
@@ -102,7 +106,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     options.signal?.removeEventListener('abort', onAbort);
     acct.summary.apiRequests = client.requestCount;
     closeClient();
-    const unsaved = await saveAndUnlock(manifest, !o.dryRun, release);
+    const unsaved = await saveAndUnlock(manifest, !o.dryRun, release, (m) =>
+      writeChecksums(out, m, acct.summary),
+    );
     fatal ??= unsaved;
   }
   acct.summary.seconds = (Date.now() - started) / 1000;
@@ -128,6 +134,8 @@ async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void>
   for (const account of o.accounts) {
     if (signal.aborted) break;
     try {
+      const complete = () =>
+        !signal.aborted && !acct.summary.incompleteWindows.some((w) => w.account === account);
       for await (const asset of run.source(account)) {
         if (o.dryRun) {
           await run.plan(asset, account);
@@ -146,6 +154,8 @@ async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void>
         });
         assets.add(task);
       }
+      // A dry run writes nothing, so it keeps no record either.
+      if (!o.dryRun && !signal.aborted) await run.keeper.afterWalk(account, complete(), o.mediaTypes);
     } catch (error) {
       if (signal.aborted || !isAccountRefusal(error) || o.accounts.length === 1) throw error;
       // One account refused (not configured, expired): the others are still backed up, and the run says so.
@@ -166,6 +176,7 @@ class Run {
   readonly #relisters = new Map<string | undefined, Relister>();
   readonly #perAccountFolders: boolean;
   readonly #selection: Selection;
+  readonly keeper: GenerationKeeper;
 
   constructor(
     readonly o: ResolvedBackupOptions,
@@ -181,6 +192,7 @@ class Run {
     this.#perAccountFolders = o.accounts.length > 1;
     this.#claims = claimsFromManifest(manifest);
     this.#selection = new Selection(manifest, o.filter, acct, o.dryRun, this.#perAccountFolders);
+    this.keeper = new GenerationKeeper(manifest, client, signal);
   }
 
   /** Every wanted asset of one account once: its assets windows, and the task history when they are capped. */
@@ -191,8 +203,10 @@ class Run {
       taskHistory: this.o.taskHistory,
       signal: this.signal,
       onEvent: (event) => this.acct.source(account, event),
+      onTask: this.keeper.taskReader(account),
     });
     for await (const asset of assets) {
+      this.keeper.note(account, asset);
       // The manifest is keyed by assetId across accounts: an asset two accounts share is backed up once.
       if (this.#seen.has(asset.assetId)) continue;
       this.#seen.add(asset.assetId);
@@ -266,7 +280,7 @@ class Run {
     try {
       const plan = this.#planned(asset, account);
       if (!plan || this.signal.aborted) return;
-      await this.manifest.upsertAsset(entryOf(asset, account));
+      await this.manifest.upsertAsset({ ...entryOf(asset, account), ...detailsOf(asset) });
       // allSettled, not all: when one file throws (and stops the run), its siblings may still be moving a damaged
       // copy aside or writing the journal; backup() waits for this asset, so it must not settle before they do.
       const settled = await Promise.allSettled(plan.jobs.map((job) => this.#file(asset, account, job)));
@@ -277,7 +291,9 @@ class Run {
       if (this.o.metadata) {
         sidecar = plan.sidecar;
         try {
-          const { movedAside } = await writeSidecar(this.out, sidecar, asset);
+          const record = this.manifest.get(asset.assetId)?.generation;
+          const text = sidecarText(asset.raw, record);
+          const { movedAside } = await writeSidecar(this.out, sidecar, asset, text);
           if (movedAside !== undefined) this.acct.setAside(sidecar, movedAside);
         } catch (error) {
           if (isDiskError(error)) throw error;

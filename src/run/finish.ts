@@ -5,7 +5,9 @@
 import { chunkReleaser } from '../engine/chunk-release.js';
 import type { Scheduler } from '../engine/scheduler.js';
 import { isDiskError, toDiskError } from '../fsutil.js';
+import { writeChecksumsFile } from '../store/checksums.js';
 import type { Manifest } from '../store/manifest.js';
+import type { BackupSummary } from './accounting.js';
 
 /**
  * Waits for every asset in `assets` (each removes itself once settled) and for the scheduler's last job, then
@@ -25,13 +27,18 @@ export async function settleWork(
  * Writes the manifest (when `write`; a dry run only closes it), closes it and releases the lock, even when the
  * write fails. Returns what writing threw, a full or read-only disk as a DiskError; undefined when it was written.
  */
-export async function saveAndUnlock(
-  manifest: Pick<Manifest, 'flush' | 'close'> | undefined,
+export async function saveAndUnlock<M extends Pick<Manifest, 'flush' | 'close'>>(
+  manifest: M | undefined,
   write: boolean,
   release: () => Promise<void>,
+  afterFlush?: (manifest: M) => Promise<void>,
 ): Promise<unknown> {
   try {
-    if (manifest && write) await manifest.flush();
+    if (manifest && write) {
+      await manifest.flush();
+      // Still under the lock: nothing else writes the folder meanwhile.
+      await afterFlush?.(manifest);
+    }
     return undefined;
   } catch (error) {
     return isDiskError(error) ? toDiskError(error, 'the manifest') : error;
@@ -39,4 +46,16 @@ export async function saveAndUnlock(
     await manifest?.close().catch(() => {});
     await release();
   }
+}
+
+/**
+ * `SHA256SUMS` from the manifest just written (a killed run's file is rewritten by the next one). The summary says
+ * whether it changed; a file that cannot be written is a disk error like the manifest's.
+ */
+export async function writeChecksums(
+  out: string,
+  manifest: Pick<Manifest, 'data'>,
+  summary: BackupSummary,
+): Promise<void> {
+  summary.checksumsWritten = await writeChecksumsFile(out, manifest.data);
 }

@@ -34,9 +34,9 @@ export async function writeSidecar(
   out: string,
   relative: string,
   asset: Asset,
+  text = `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`,
 ): Promise<{ movedAside: string | undefined }> {
   const file = resolveInside(out, relative);
-  const text = `${JSON.stringify(sanitizeMetadata(asset.raw), null, 2)}\n`;
   let current: string | undefined;
   try {
     current = await fs.readFile(file, 'utf8');

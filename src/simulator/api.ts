@@ -100,6 +100,34 @@ export async function handleSingle(
   ctx.apiLimiter.succeeded();
 }
 
+/**
+ * `DELETE /v1/runwayml/assets/<assetId>`, as useapi.net documents it: the asset leaves the listing, the CDN and
+ * the single-asset lookup (404 from then on); its task keeps listing it with `deleted: true`. 404 when unknown.
+ */
+export async function handleDelete(
+  ctx: SimContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  ctx.stats.deleteRequests += 1;
+  if (!(await pause(ctx, ctx.knobs.listLatencyMs, res))) return;
+  if (!isAuthorized(ctx, req)) return sendApiError(res, 401, 'Unauthorized');
+  if (refusedByRateLimit(ctx, res)) return;
+  const encoded = url.pathname.slice(SINGLE_PREFIX.length);
+  let key: string;
+  try {
+    key = decodeURIComponent(encoded);
+  } catch {
+    return sendApiError(res, 400, `Malformed asset id ${encoded}`);
+  }
+  const asset = key === '' ? undefined : ctx.catalog.find(key);
+  if (!asset) return sendApiError(res, 404, 'Not found.');
+  ctx.catalog.remove(asset.assetId);
+  sendJson(res, 200, { success: true });
+  ctx.apiLimiter.succeeded();
+}
+
 export function refusedByRateLimit(ctx: SimContext, res: ServerResponse): boolean {
   const retryAfter = ctx.apiLimiter.refuse();
   if (retryAfter === undefined) return false;

@@ -4,7 +4,7 @@
  * deterministic too, given the same sequence of calls.
  */
 import type { AssetMetadata, MediaType } from '../types.js';
-import { HOSTILE_NAMES, plausibleName } from './names.js';
+import { type GenerationParts, generationParts, HOSTILE_NAMES, uploadName } from './names.js';
 import { hashString, intBetween, mulberry32, pick, unitFor } from './prng.js';
 
 export type FileRole = 'main' | 'preview';
@@ -39,6 +39,7 @@ export interface SimAsset {
   readonly favorite: boolean;
   /** The generation that produced it; undefined for uploads, which come from no task. */
   readonly taskId: string | undefined;
+  /** The folder it is in: the account's root folder, or one of its named folders. */
   readonly parentAssetGroupId: string;
   /** The main file first, then the previews. */
   readonly files: SimFile[];
@@ -55,6 +56,15 @@ export interface SimTask {
   readonly taskType: string;
   readonly status: SimTaskStatus;
   readonly seed: number;
+  /** The model, as the names of its outputs say it (`Gen-4 Turbo`); `taskType` is its id. */
+  readonly model: string;
+  readonly prompt: string;
+  /** The folder its outputs went to, when a named one (`options.assetGroupName`). */
+  readonly assetGroupName: string | undefined;
+  /** The image a video generation started from (`options.init_image`): an earlier asset of the account. */
+  readonly initImage: SimAsset | undefined;
+  /** The format of its outputs (their duration, size): what `options.seconds` and `resolution` say. */
+  readonly metadata: AssetMetadata;
   /** What it produced, oldest first; empty for a FAILED task. Deleted assets stay here. */
   readonly artifacts: SimAsset[];
   /** How many images an image generation makes; later image assets join it until it is full. */
@@ -109,6 +119,14 @@ export interface CatalogOptions {
   deletedArtifactEvery?: number;
   /** Images one image generation makes (a task with several artifacts). @default { min: 1, max: 4 } */
   imagesPerTask?: SizeRange;
+  /** Prompts (and so the names of generations) from `HOSTILE_PROMPTS`: markup, scripts, escapes. @default false */
+  hostilePrompts?: boolean;
+  /**
+   * Takes the user generated and then deleted, per kept generation: SUCCEEDED tasks (another seed, the same
+   * prompt) whose only artifact is listed `deleted: true`. They make the task history longer than the assets, so
+   * that older generations lie beyond its 2,000-task window and can be read only by id. @default 0
+   */
+  discardedTakes?: number;
 }
 
 interface ResolvedOptions {
@@ -125,6 +143,14 @@ interface ResolvedOptions {
   failedTaskEvery: number;
   deletedArtifactEvery: number;
   imagesPerTask: SizeRange;
+  hostilePrompts: boolean;
+  discardedTakes: number;
+}
+
+/** A folder of an account: the root one has no name. */
+interface SimFolder {
+  readonly id: string;
+  readonly name: string | undefined;
 }
 
 interface AccountState {
@@ -132,6 +158,8 @@ interface AccountState {
   readonly userId: number;
   readonly username: string;
   readonly groupId: string;
+  /** The root folder first, then the named ones. */
+  readonly folders: readonly SimFolder[];
   readonly random: () => number;
   /** Newest first, as the API lists them. */
   assets: SimAsset[];
@@ -147,7 +175,11 @@ interface AccountState {
   artifactCount: number;
   /** The image generation later images of the same batch join, while it has room. */
   openImageTask: SimTask | undefined;
+  /** The newest image asset so far: what an image-to-video generation starts from. */
+  lastImage: SimAsset | undefined;
 }
+
+const FOLDER_NAMES = ['Storyboards', 'Client: Acme', 'Tests & drafts'];
 
 const MEDIA_ORDER: readonly MediaType[] = ['video', 'image', 'audio'];
 const START_TIME = Date.UTC(2026, 10, 1);
@@ -206,11 +238,19 @@ export class Catalog {
     this.#options = resolveOptions(options);
     for (const email of this.#options.accounts) {
       const random = mulberry32(hashString(`${this.#options.seed}:${email.toLowerCase()}`));
+      const userId = intBetween(random, 100_000_000, 999_999_999);
+      const groupId = uuidFrom(random);
+      // A generator of their own, so that folders do not change the assets a seed makes.
+      const folderRandom = mulberry32(hashString(`${this.#options.seed}:folders:${email.toLowerCase()}`));
       const account: AccountState = {
         email,
-        userId: intBetween(random, 100_000_000, 999_999_999),
+        userId,
         username: email.split('@')[0]?.replace(/[^a-zA-Z0-9]/g, '_') || 'user',
-        groupId: uuidFrom(random),
+        groupId,
+        folders: [
+          { id: groupId, name: undefined },
+          ...FOLDER_NAMES.map((name) => ({ id: uuidFrom(folderRandom), name })),
+        ],
         random,
         assets: [],
         generated: 0,
@@ -220,6 +260,7 @@ export class Catalog {
         taskCount: 0,
         artifactCount: 0,
         openImageTask: undefined,
+        lastImage: undefined,
       };
       this.#accounts.set(email.toLowerCase(), account);
       this.add(email, this.#options.assets);
@@ -372,10 +413,15 @@ export class Catalog {
           ? pick(random, ['png', 'png', 'jpg'])
           : pick(random, ['mp3', 'mp3', 'wav']);
     const isUserUpload = random() < options.uploadShare;
-    const drawn = options.hostileNames
-      ? HOSTILE_NAMES[ordinal % HOSTILE_NAMES.length]
-      : plausibleName(random, mediaType, ext, isUserUpload);
-    const name = shape.name ?? drawn;
+    // Drawn where the name always was, so that a seed still makes the same assets; hostile names draw nothing.
+    let uploadNamed: string | undefined;
+    let parts: GenerationParts | undefined;
+    if (!options.hostileNames) {
+      if (isUserUpload) uploadNamed = uploadName(random, ext);
+      else parts = generationParts(random, mediaType, options.hostilePrompts);
+    } else if (!isUserUpload) {
+      parts = generationParts(mulberry32(hashString(`${options.seed}:parts:${id}`)), mediaType, false);
+    }
     const lastModified = Math.floor(account.clock / 1000) * 1000;
     const mainSize = options.fixedMain ?? intBetween(random, options.mainSize.min, options.mainSize.max);
     const files: SimFile[] = [{ role: 'main', index: 0, ext, size: mainSize, version: 1, lastModified }];
@@ -399,10 +445,19 @@ export class Catalog {
     const isPrivate = random() < 0.9;
     const favorite = random() < 0.1;
     const taskUuid = uuidFrom(random);
-    const task = isUserUpload
-      ? undefined
-      : this.#taskFor(account, mediaType, `${prefix}-task:`, taskUuid, createdAt, tasks);
+    const fresh = { mediaType, ext, uuid: taskUuid, createdAt, metadata, prefix };
+    const task = parts ? this.#taskFor(account, fresh, parts, tasks) : undefined;
     if (isUserUpload) account.openImageTask = undefined;
+    const folder = task
+      ? folderNamed(account, task.assetGroupName)
+      : folderFor(account, `${options.seed}:folder:${id}`);
+    const drawn = options.hostileNames
+      ? HOSTILE_NAMES[ordinal % HOSTILE_NAMES.length]
+      : task
+        ? `${task.model} ${task.seed}, ${task.prompt}.${ext}`
+        : uploadNamed;
+    // A chosen name (`add(..., { name })`, for tests of paths that collide) wins over the drawn one.
+    const name = shape.name ?? drawn;
     const asset: SimAsset = {
       email: account.email,
       userId: account.userId,
@@ -419,11 +474,12 @@ export class Catalog {
       private: isPrivate,
       favorite,
       taskId: task?.taskId,
-      parentAssetGroupId: account.groupId,
+      parentAssetGroupId: folder.id,
       files,
     };
     this.#byKey.set(asset.id, asset);
     this.#byKey.set(asset.assetId, asset);
+    if (mediaType === 'image') account.lastImage = asset;
     if (task) {
       task.artifacts.push(asset);
       account.artifactCount++;
@@ -434,65 +490,131 @@ export class Catalog {
   }
 
   /**
-   * The task a new generated asset belongs to: the open image generation while it has room, else a new task, and
-   * every `failedTaskEvery`th task a FAILED one (with no artifacts) goes before it.
+   * The task a new generated asset belongs to: the open image generation while it has room, else a new task. The
+   * discarded takes (`discardedTakes`) and, every `failedTaskEvery`th task, a FAILED one go before it.
    */
-  #taskFor(
-    account: AccountState,
-    mediaType: MediaType,
-    prefix: string,
-    uuid: string,
-    createdAt: string,
-    tasks: SimTask[],
-  ): SimTask {
+  #taskFor(account: AccountState, fresh: FreshGeneration, parts: GenerationParts, tasks: SimTask[]): SimTask {
     const open = account.openImageTask;
-    if (mediaType === 'image' && open && open.artifacts.length < open.capacity) return open;
+    if (fresh.mediaType === 'image' && open && open.artifacts.length < open.capacity) return open;
     const random = account.taskRandom;
-    const every = this.#options.failedTaskEvery;
-    if (every > 0 && (account.taskCount + 1) % every === 0) {
-      const failedAt = new Date(Date.parse(createdAt) - 1000).toISOString();
-      this.#newTask(account, prefix, uuidFrom(random), failedAt, 'FAILED', 'video', 0, tasks);
+    const o = this.#options;
+    const folder = folderFor(account, `${o.seed}:folder:${fresh.uuid}`);
+    const takes = o.discardedTakes;
+    for (let take = 0; take < takes; take++) {
+      const at = new Date(Date.parse(fresh.createdAt) - (takes - take + 1) * 1000).toISOString();
+      const seed = intBetween(random, 10_000_000_000, 99_999_999_999);
+      const discarded = this.#newTask(account, tasks, {
+        ...fresh,
+        uuid: uuidFrom(random),
+        createdAt: at,
+        status: 'SUCCEEDED',
+        parts: { ...parts, seed },
+        capacity: 1,
+        folder: folder.name,
+      });
+      discarded.artifacts.push(discardedArtifact(account, discarded, fresh, folder, uuidFrom(random)));
     }
-    const { min, max } = this.#options.imagesPerTask;
-    const capacity = mediaType === 'image' ? intBetween(random, min, max) : 1;
-    const task = this.#newTask(account, prefix, uuid, createdAt, 'SUCCEEDED', mediaType, capacity, tasks);
-    account.openImageTask = mediaType === 'image' ? task : undefined;
+    const every = o.failedTaskEvery;
+    if (every > 0 && (account.taskCount + 1) % every === 0) {
+      const failedAt = new Date(Date.parse(fresh.createdAt) - 1000).toISOString();
+      const failed = { ...fresh, uuid: uuidFrom(random), createdAt: failedAt, mediaType: 'video' as const };
+      this.#newTask(account, tasks, { ...failed, status: 'FAILED', parts, capacity: 0, folder: folder.name });
+    }
+    const { min, max } = o.imagesPerTask;
+    const capacity = fresh.mediaType === 'image' ? intBetween(random, min, max) : 1;
+    const task = this.#newTask(account, tasks, {
+      ...fresh,
+      status: 'SUCCEEDED',
+      parts,
+      capacity,
+      folder: folder.name,
+    });
+    account.openImageTask = fresh.mediaType === 'image' ? task : undefined;
     return task;
   }
 
-  #newTask(
-    account: AccountState,
-    prefix: string,
-    uuid: string,
-    createdAt: string,
-    status: SimTaskStatus,
-    mediaType: MediaType,
-    capacity: number,
-    tasks: SimTask[],
-  ): SimTask {
-    const random = account.taskRandom;
+  #newTask(account: AccountState, tasks: SimTask[], spec: TaskSpec): SimTask {
     account.taskCount++;
-    const taskType =
-      mediaType === 'image'
-        ? pick(random, ['text_to_image', 'gen4_image'])
-        : mediaType === 'audio'
-          ? 'text_to_speech'
-          : pick(random, ['gen3a_turbo', 'gen4_turbo', 'act_two']);
+    const startsFromImage = /turbo/.test(spec.parts.model.taskType) && spec.mediaType === 'video';
     const task: SimTask = {
       email: account.email,
-      id: uuid,
-      taskId: `${prefix}${uuid}`,
-      createdAt,
-      taskType,
-      status,
-      seed: intBetween(random, 1, 4_294_967_295),
+      id: spec.uuid,
+      taskId: `${spec.prefix}-task:${spec.uuid}`,
+      createdAt: spec.createdAt,
+      taskType: spec.parts.model.taskType,
+      status: spec.status,
+      seed: spec.parts.seed,
+      model: spec.parts.model.label,
+      prompt: spec.parts.prompt,
+      assetGroupName: spec.folder,
+      initImage: startsFromImage ? account.lastImage : undefined,
+      metadata: spec.metadata,
       artifacts: [],
-      capacity,
+      capacity: spec.capacity,
     };
     this.#tasksById.set(task.id, task);
     tasks.push(task);
     return task;
   }
+}
+
+/** What a new generation is known by before its task exists. */
+interface FreshGeneration {
+  mediaType: MediaType;
+  ext: string;
+  uuid: string;
+  createdAt: string;
+  metadata: AssetMetadata;
+  /** `user:<id>-runwayml:<email>` */
+  prefix: string;
+}
+
+interface TaskSpec extends FreshGeneration {
+  status: SimTaskStatus;
+  parts: GenerationParts;
+  capacity: number;
+  folder: string | undefined;
+}
+
+/** The folder `key` falls into: the root one for about half of them. */
+function folderFor(account: AccountState, key: string): SimFolder {
+  const draw = unitFor(key);
+  const named = account.folders.slice(1);
+  if (draw < 0.5 || named.length === 0) return account.folders[0] as SimFolder;
+  return named[Math.floor(((draw - 0.5) / 0.5) * named.length)] ?? (account.folders[0] as SimFolder);
+}
+
+function folderNamed(account: AccountState, name: string | undefined): SimFolder {
+  return account.folders.find((f) => f.name === name) ?? (account.folders[0] as SimFolder);
+}
+
+/** The one output of a discarded take: listed by its task as deleted, never by the assets listing. */
+function discardedArtifact(
+  account: AccountState,
+  task: SimTask,
+  fresh: FreshGeneration,
+  folder: SimFolder,
+  id: string,
+): SimAsset {
+  const lastModified = Math.floor(Date.parse(task.createdAt) / 1000) * 1000;
+  return {
+    email: account.email,
+    userId: account.userId,
+    username: account.username,
+    id,
+    assetId: `${fresh.prefix}-asset:${id}`,
+    createdAt: task.createdAt,
+    updatedAt: task.createdAt,
+    name: `${task.model} ${task.seed}, ${task.prompt}.${fresh.ext}`,
+    mediaType: fresh.mediaType,
+    metadata: structuredClone(fresh.metadata),
+    isUserUpload: false,
+    private: true,
+    favorite: false,
+    taskId: task.taskId,
+    parentAssetGroupId: folder.id,
+    files: [{ role: 'main', index: 0, ext: fresh.ext, size: 1000, version: 1, lastModified }],
+  };
 }
 
 export function createCatalog(options: CatalogOptions = {}): Catalog {
@@ -582,7 +704,16 @@ function resolveOptions(options: CatalogOptions): ResolvedOptions {
     failedTaskEvery: checkSize('failedTaskEvery', options.failedTaskEvery) ?? 20,
     deletedArtifactEvery: checkSize('deletedArtifactEvery', options.deletedArtifactEvery) ?? 0,
     imagesPerTask: checkImagesPerTask(options.imagesPerTask ?? { min: 1, max: 4 }),
+    hostilePrompts: options.hostilePrompts ?? false,
+    discardedTakes: checkTakes(options.discardedTakes ?? 0),
   };
+}
+
+function checkTakes(takes: number): number {
+  // Each take is a second older than the next; generations are at least a minute apart.
+  if (!Number.isInteger(takes) || takes < 0 || takes > 50)
+    throw new RangeError(`Expected \`discardedTakes\` to be an integer from 0 to 50, got ${takes}`);
+  return takes;
 }
 
 function checkShare(share: number): number {

@@ -13,7 +13,7 @@ export type {
 export { Catalog, contentTypeOf, createCatalog, fileEtag, filePath, fileSeed } from './catalog.js';
 export { decideRange, type RangeDecision } from './cdn.js';
 export { CHUNK_SIZE, fileBytes, fileContent, fileSha256, fileSlice } from './content.js';
-export { HOSTILE_NAMES } from './names.js';
+export { HOSTILE_NAMES, HOSTILE_PROMPTS } from './names.js';
 export type {
   CdnFaultOptions,
   DriftOptions,

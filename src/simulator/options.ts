@@ -161,7 +161,10 @@ export type FaultKind = 'list5xx' | 'listMalformed' | 'reset' | 'short' | 'cdn5x
 
 export interface SimulatorStats {
   listRequests: number;
+  /** `GET /v1/runwayml/assets/<assetId>` requests. */
   singleRequests: number;
+  /** `DELETE /v1/runwayml/assets/<assetId>` requests. */
+  deleteRequests: number;
   /** Every CDN request, HEAD and refused ones included. */
   cdnRequests: number;
   /** Body bytes handed to CDN sockets. */
@@ -188,6 +191,7 @@ export function emptyStats(): SimulatorStats {
   return {
     listRequests: 0,
     singleRequests: 0,
+    deleteRequests: 0,
     cdnRequests: 0,
     cdnBytes: 0,
     status429: 0,

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { RawAsset } from '../types.js';
-import { handleList, handleSingle, LIST_PATHS, SINGLE_PREFIX, toRawAsset } from './api.js';
+import { handleDelete, handleList, handleSingle, LIST_PATHS, SINGLE_PREFIX, toRawAsset } from './api.js';
 import {
   type AssetShape,
   type Catalog,
@@ -35,7 +35,7 @@ import {
   type SimulatorStats,
 } from './options.js';
 import { UrlSigner } from './signing.js';
-import { handleTask, handleTaskList, TASK_LIST_PATHS, TASK_PREFIX } from './tasks-api.js';
+import { handleTask, handleTaskList, TASK_LIST_PATHS, TASK_PREFIX, toRawTask } from './tasks-api.js';
 
 /** One task of the history, as a test needs it: which assets it made, and which of them were deleted since. */
 export interface SimTaskView {
@@ -71,6 +71,8 @@ export interface Simulator {
   tasks(email?: string): SimTaskView[];
   /** The item exactly as the API would return it now, with fresh URLs. */
   rawAsset(key: string): RawAsset | undefined;
+  /** The task exactly as `GET /tasks/<taskId>` would return it now (by `taskId` or `id`), with fresh URLs. */
+  rawTask(key: string): Record<string, unknown> | undefined;
   /** A freshly signed CDN URL for one file. */
   cdnUrl(key: string, role?: FileRole, index?: number): string;
   fileContent(file: FileRef, start?: number, end?: number): Readable;
@@ -163,6 +165,8 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse)
   if (url.pathname.startsWith(CDN_PREFIX)) return handleCdn(ctx, req, res, url);
   if (ctx.knobs.echoToken && req.headers.authorization)
     echoedAuthorization.set(res, req.headers.authorization);
+  if (req.method === 'DELETE' && url.pathname.startsWith(SINGLE_PREFIX) && !LIST_PATHS.includes(url.pathname))
+    return handleDelete(ctx, req, res, url);
   if (req.method !== 'GET') return sendApiError(res, 405, 'Method not allowed', { allow: 'GET' });
   if (LIST_PATHS.includes(url.pathname)) return handleList(ctx, req, res, url);
   if (url.pathname.startsWith(SINGLE_PREFIX)) return handleSingle(ctx, req, res, url);
@@ -245,6 +249,11 @@ class RunningSimulator implements Simulator {
   rawAsset(key: string): RawAsset | undefined {
     const asset = this.#catalog.find(key);
     return asset && toRawAsset(this.#ctx, asset);
+  }
+
+  rawTask(key: string): Record<string, unknown> | undefined {
+    const task = this.#catalog.findTask(key);
+    return task && toRawTask(this.#ctx, task);
   }
 
   cdnUrl(key: string, role: FileRole = 'main', index = 0): string {

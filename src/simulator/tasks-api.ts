@@ -48,18 +48,11 @@ export function toRawTask(ctx: SimContext, task: SimTask): Record<string, unknow
   return {
     taskId: task.taskId,
     id: task.id,
-    name: `${task.taskType} ${task.id.slice(0, 8)}`,
+    name: `${task.model} ${task.seed}, ${task.prompt}`,
     createdAt: task.createdAt,
     updatedAt: task.createdAt,
     taskType: task.taskType,
-    options: {
-      name: `${task.taskType} ${task.seed}`,
-      seconds: task.taskType.startsWith('gen') ? 10 : undefined,
-      text_prompt: 'a lighthouse in a storm, cinematic',
-      seed: task.seed,
-      exploreMode: false,
-      watermark: false,
-    },
+    options: taskOptions(ctx, task),
     status: task.status,
     error: succeeded ? null : 'Generation failed',
     progressText: null,
@@ -67,6 +60,61 @@ export function toRawTask(ctx: SimContext, task: SimTask): Record<string, unknow
     estimatedTimeToStartSeconds: 0,
     sharedAsset: null,
     artifacts: succeeded ? task.artifacts.map((asset) => toRawArtifact(ctx, task, asset)) : [],
+  };
+}
+
+/**
+ * The settings of the generation, as Runway keeps them: they agree with its outputs' names (model, seed, prompt)
+ * and metadata (seconds, resolution), and name the folder they went to. A video made from an image carries that
+ * image's signed URL (`init_image`), as a real task does: a credential a backup must not keep.
+ */
+function taskOptions(ctx: SimContext, task: SimTask): Record<string, unknown> {
+  const { width, height, duration } = formatOf(task.metadata);
+  const common = {
+    name: `${task.model} ${task.seed}, ${task.prompt}`,
+    text_prompt: task.prompt,
+    seed: task.seed,
+    exploreMode: false,
+    watermark: false,
+    ...(task.assetGroupName === undefined ? {} : { assetGroupName: task.assetGroupName }),
+  };
+  const image = task.initImage;
+  const main = image?.files[0];
+  if (
+    task.taskType === 'text_to_speech' ||
+    task.taskType === 'voice_changer' ||
+    task.taskType === 'sound_effects'
+  ) {
+    return {
+      ...common,
+      voice: 'Maya',
+      ...(duration === undefined ? {} : { duration_seconds: Math.round(duration) }),
+    };
+  }
+  if (/image|frames/.test(task.taskType)) {
+    return { ...common, width, height, num_images: task.artifacts.length, style: 'cinematic' };
+  }
+  return {
+    ...common,
+    seconds: duration === undefined ? undefined : Math.round(duration),
+    resolution: width === undefined ? undefined : `${width}:${height}`,
+    motion: task.taskType === 'act_one' ? { intensity: 3, expression: 'natural' } : undefined,
+    ...(image && main
+      ? {
+          init_image: signedUrl(ctx, image, main),
+          keyframes: [{ image: signedUrl(ctx, image, main), position: 'first' }],
+        }
+      : {}),
+  };
+}
+
+function formatOf(metadata: SimTask['metadata']): { width?: number; height?: number; duration?: number } {
+  const width = metadata.width ?? metadata.size?.width;
+  const height = metadata.height ?? metadata.size?.height;
+  return {
+    ...(width === undefined ? {} : { width }),
+    ...(height === undefined ? {} : { height }),
+    ...(metadata.duration === undefined ? {} : { duration: metadata.duration }),
   };
 }
 

@@ -2,6 +2,7 @@
 // account stream (this file) and the fresh URL of one asset (refresh). Knows the API client; never imports the
 // engine, the store, a run or a report.
 import type { AssetsClient } from '../api/client.js';
+import type { Task } from '../api/parse-task.js';
 import { UsageError } from '../errors.js';
 import type { Asset, MediaType } from '../types.js';
 import { isMediaType, MEDIA_TYPES } from '../types.js';
@@ -40,6 +41,8 @@ export interface AccountSourceOptions {
   maxTaskRequests?: number | undefined;
   signal?: AbortSignal;
   onEvent?: (e: SourceEvent) => void;
+  /** Every task the task-history walk reads (when it walks): see `IterateTasksOptions.onTask`. */
+  onTask?: ((task: Task) => void) | undefined;
 }
 
 /** Checks a `--task-history` value. */
@@ -158,6 +161,7 @@ export async function* iterateAccount(
     seen,
     signal,
     onEvent: onTask,
+    onTask: options.onTask,
     maxRequests: options.maxTaskRequests,
   })) {
     if (wanted(asset.mediaType, types)) yield asset;

@@ -43,6 +43,8 @@ export interface IterateTasksOptions {
   seen?: Set<string> | undefined;
   signal?: AbortSignal | undefined;
   onEvent?: ((event: TaskEvent) => void) | undefined;
+  /** Called once for every task read (new to this walk), before its artifacts are yielded: its generation record. */
+  onTask?: ((task: Task) => void) | undefined;
 }
 
 type ListTasks = NonNullable<AssetsClient['listTasks']>;
@@ -91,6 +93,7 @@ export async function* iterateTasks(
     seen,
     doneTasks: new Set<string>(),
     onEvent,
+    onTask: options.onTask,
     requests: () => requests,
   };
 
@@ -159,6 +162,7 @@ interface TaskWalk {
   /** Tasks whose artifacts were handed out (or reported): not read again. */
   doneTasks: Set<string>;
   onEvent: ((event: TaskEvent) => void) | undefined;
+  onTask: ((task: Task) => void) | undefined;
   /** Page requests sent so far. */
   requests: () => number;
 }
@@ -197,6 +201,7 @@ function* fresh(walk: TaskWalk, page: TaskPage, offset: number): Generator<Asset
       if (walk.doneTasks.has(task.taskId)) continue;
       walk.doneTasks.add(task.taskId);
     }
+    walk.onTask?.(task);
     count += yield* artifactsOf(walk, task);
   }
   return count;

@@ -88,8 +88,13 @@ async function writePieces(handle: fs.FileHandle, pieces: Iterable<string>): Pro
   if (size > 0) await handle.writeFile(batch.join(''));
 }
 
-/** writeFileAtomic, skipped when the file already holds exactly `data` (a nightly re-run rewrites nothing). */
-export async function writeIfChanged(file: string, data: string): Promise<void> {
+/**
+ * writeFileAtomic, skipped when the file already holds exactly `data` (a nightly re-run rewrites nothing). True
+ * when it wrote.
+ */
+export async function writeIfChanged(file: string, data: string): Promise<boolean> {
   const current = await fs.readFile(file, 'utf8').catch(() => undefined);
-  if (current !== data) await writeFileAtomic(file, data);
+  if (current === data) return false;
+  await writeFileAtomic(file, data);
+  return true;
 }

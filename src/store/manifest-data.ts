@@ -2,6 +2,7 @@
 // is read from (checked shape) and written to (snapshot pieces) manifest.json. No files, no I/O: see manifest.ts.
 import path from 'node:path';
 import { ManifestCorruptError } from '../errors.js';
+import type { AssetDetails, AssetFate, GenerationRecord } from './generation.js';
 import type { AssetFilter } from './wanted.js';
 
 export const MANIFEST_VERSION = 1;
@@ -33,7 +34,7 @@ export interface ManifestFile {
   unfetchable?: { reason: string; since: string } | undefined;
 }
 
-export interface ManifestAsset {
+export interface ManifestAsset extends AssetDetails {
   assetId: string;
   id?: string | undefined;
   name?: string | undefined;
@@ -60,6 +61,10 @@ export interface ManifestAsset {
    * the rename and cleared after it, so that a run killed in between finishes the move (store/relayout in run/).
    */
   moves?: Record<string, { from: string; to: string }> | undefined;
+  /** What its task says made it (model, prompt, seed, settings), read once; only for an asset with a `taskId`. */
+  generation?: GenerationRecord | undefined;
+  /** Out of reach or deleted on Runway (absent: listed on the last run that looked). Its files stay here. */
+  fate?: AssetFate | undefined;
   updatedAt: string;
 }
 
@@ -120,7 +125,10 @@ export type JournalOp =
   | { op: 'layout'; layout: { template: string; timeZone: string } }
   | { op: 'move'; assetId: string; key: string; from: string; to: string; done: boolean }
   | { op: 'forget'; assetId: string; asset: ForgottenAsset }
-  | { op: 'unforget'; assetId: string };
+  | { op: 'unforget'; assetId: string }
+  | { op: 'generation'; assetId: string; record: GenerationRecord }
+  /** Without `fate`: listed again, present. */
+  | { op: 'fate'; assetId: string; fate?: AssetFate | undefined };
 
 /**
  * A map safe for any string key: no prototype, so no key is special and none is found unless it was set. Copies
@@ -250,6 +258,14 @@ export function apply(data: ManifestData, op: JournalOp): boolean {
       entry.updatedAt = op.file.completedAt;
       return true;
     }
+    case 'generation':
+      if (!entry || !op.record || typeof op.record !== 'object') return false;
+      entry.generation = op.record;
+      return true;
+    case 'fate':
+      if (!entry) return false;
+      entry.fate = op.fate && typeof op.fate === 'object' ? op.fate : undefined;
+      return true;
     case 'status':
       if (!entry) return false;
       entry.status = op.status;

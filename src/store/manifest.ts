@@ -3,6 +3,7 @@
 // Never imports HTTP (the client, the engine) or a run.
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import type { AssetFate, GenerationRecord } from './generation.js';
 import { Journal, type Replay, readIfExists, replayJournals } from './journal.js';
 import {
   apply,
@@ -165,6 +166,20 @@ export class Manifest {
     if (!this.get(assetId)) return Promise.resolve();
     if (state === undefined && this.partial(assetId, key) === undefined) return Promise.resolve();
     return this.#record({ op: 'partial', assetId, key, ...(state ? { state } : {}) });
+  }
+
+  /** Keeps the generation record of an asset (replacing a `missing` one). */
+  setGeneration(assetId: string, record: GenerationRecord): Promise<void> {
+    if (!this.get(assetId)) return Promise.resolve();
+    return this.#record({ op: 'generation', assetId, record });
+  }
+
+  /** Records where the asset stands on Runway; undefined: present (listed). Unchanged states write nothing. */
+  setFate(assetId: string, fate: AssetFate | undefined): Promise<void> {
+    const entry = this.get(assetId);
+    if (!entry || (entry.fate === undefined && fate === undefined) || entry.fate?.state === fate?.state)
+      return Promise.resolve();
+    return this.#record({ op: 'fate', assetId, ...(fate ? { fate } : {}) });
   }
 
   /** Marks one file as found missing or corrupt: it stays recorded as wanted until a backup fetches it again. */

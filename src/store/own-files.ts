@@ -17,9 +17,17 @@ export const GALLERY_NAME = 'index.html';
 /** Marks an index.html as ours: only a file carrying it is ever overwritten. */
 export const GALLERY_MARKER = '<meta name="generator" content="runway-backup gallery">';
 
+/** `sha256sum -c SHA256SUMS` checks the whole backup. */
+export const CHECKSUMS_NAME = 'SHA256SUMS';
+
 /**
  * Our files in the root of the output folder that are written through `writeFileAtomic`. A run killed mid-write
  * leaves the temp file of one of them: `verify` does not report those as strangers, and a backup, once it holds the
  * folder's lock, removes those whose process is gone. One list, so the two cannot disagree.
  */
-export const ATOMIC_OWN_FILES: readonly string[] = [MANIFEST_NAME, RUN_RECORD_NAME, GALLERY_NAME];
+export const ATOMIC_OWN_FILES: readonly string[] = [
+  MANIFEST_NAME,
+  RUN_RECORD_NAME,
+  GALLERY_NAME,
+  CHECKSUMS_NAME,
+];

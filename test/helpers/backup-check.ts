@@ -6,7 +6,7 @@ import { GALLERY_NAME } from '../../src/gallery/write.js';
 import { RUN_RECORD_NAME } from '../../src/report/run-record.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { Manifest, ManifestData } from '../../src/store/manifest.js';
-import { GALLERY_MARKER } from '../../src/store/own-files.js';
+import { CHECKSUMS_NAME, GALLERY_MARKER } from '../../src/store/own-files.js';
 import type { MediaType } from '../../src/types.js';
 
 export async function sha256OfFile(file: string): Promise<string> {
@@ -83,10 +83,20 @@ export async function expectBackupMatches(
   // The CLI also leaves its own files beside the backup: the run record for `status` and the gallery. They may be
   // there, and when they are they must be ours; nothing else may.
   const onDisk = await listFiles(out);
-  const own = [RUN_RECORD_NAME, GALLERY_NAME].filter((f) => onDisk.includes(f));
+  const own = [RUN_RECORD_NAME, GALLERY_NAME, CHECKSUMS_NAME].filter((f) => onDisk.includes(f));
   for (const file of own) {
     const text = await fs.readFile(path.join(out, file), 'utf8');
-    expect(file === GALLERY_NAME ? text.includes(GALLERY_MARKER) : JSON.parse(text).tool, file).toBeTruthy();
+    if (file === CHECKSUMS_NAME) {
+      // One `<sha256>  <path>` line per file the manifest records done, each of them in this backup.
+      const done = Object.values(manifest.assets).flatMap((a) => a.files.filter((f) => f.status === 'done'));
+      expect(text.split('\n').filter(Boolean).sort(), file).toEqual(
+        done.map((f) => `${f.sha256}  ${f.path}`).sort(),
+      );
+    } else
+      expect(
+        file === GALLERY_NAME ? text.includes(GALLERY_MARKER) : JSON.parse(text).tool,
+        file,
+      ).toBeTruthy();
     expectedPaths.push(file);
   }
   expect(onDisk).toEqual(expectedPaths.sort());
