@@ -59,7 +59,7 @@ describe('an account past every window (issue 9, "Done when")', () => {
 
     const manifest = await readManifest(out);
     expect(new Set(Object.keys(manifest.assets))).toEqual(expected);
-    const onDisk: string[] = ['manifest.json'];
+    const onDisk: string[] = ['manifest.json', 'SHA256SUMS'];
     for (const id of expected) {
       const view = s.asset(id)!;
       const entry = manifest.assets[id]!;

@@ -135,6 +135,22 @@ async function perform(
   return aside === undefined ? undefined : path.relative(out, aside).split(path.sep).join('/');
 }
 
+async function settlePending(
+  manifest: Manifest,
+  out: string,
+  entries: readonly ManifestAsset[],
+): Promise<void> {
+  for (const entry of entries) {
+    for (const [key, m] of Object.entries(entry.moves ?? {})) {
+      const moved =
+        (await fileSize(resolveInside(out, m.to))) !== undefined &&
+        (await fileSize(resolveInside(out, m.from))) === undefined;
+      // Done at `to`, or undone (`from` -> `from`): either way the record names where the file is.
+      await manifest.recordMove(entry.assetId, key, m.from, moved ? m.to : m.from, true);
+    }
+  }
+}
+
 /** Removes the folders the moves emptied, from the deepest up, never `out` itself and never one holding anything. */
 async function removeEmptied(out: string, moves: readonly Move[]): Promise<void> {
   const dirs = new Set<string>();
@@ -156,16 +172,11 @@ export async function relayout(manifest: Manifest, out: string, o: RelayoutOptio
   const mine = (entry: ManifestAsset) =>
     o.accounts.length === 0 || entry.account === undefined || o.accounts.includes(entry.account);
   const entries = Object.values(manifest.data.assets).filter(mine);
-  const pending: Move[] = entries.flatMap((entry) =>
-    Object.entries(entry.moves ?? {}).map(([key, m]) => ({
-      assetId: entry.assetId,
-      key,
-      from: m.from,
-      to: m.to,
-    })),
-  );
+  // A move a killed run left half-done is first settled where its file is (no rename): at `to` when the rename
+  // happened, else at `from`. Only then are this run's moves planned, from where every file really is.
+  if (!o.dryRun) await settlePending(manifest, out, entries);
   const claims = claimsFromManifest(manifest);
-  for (const move of pending) claims.set(move.to, move.assetId);
+  const pending: Move[] = [];
   const planned: Move[] = [];
   for (const entry of entries) {
     // Each destination is claimed as soon as it is chosen, so two assets can never be given one.
