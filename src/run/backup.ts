@@ -12,6 +12,7 @@ import { createRelister, gone, isGone, type Relister } from '../source/refresh.j
 import { iterateAccount } from '../source/sources.js';
 import { resolveInside } from '../store/layout.js';
 import { Manifest } from '../store/manifest.js';
+import { layoutValuesOf } from '../store/render-layout.js';
 import type { Asset } from '../types.js';
 import { Accounting, type BackupSummary } from './accounting.js';
 import { claimOutFolder } from './claim.js';
@@ -234,7 +235,11 @@ class Run {
         this.out,
         this.#claims,
         this.manifest.get(asset.assetId),
-        { layout: this.o.layout, timeZone: this.o.timeZone },
+        {
+          layout: this.o.layout,
+          timeZone: this.o.timeZone,
+          values: layoutValuesOf(this.manifest.get(asset.assetId)?.generation),
+        },
       );
       this.acct.asset(asset, account, plan.jobs.length);
       for (const job of plan.jobs) {

@@ -13,7 +13,7 @@ import { AbortError } from '../errors.js';
 import { ensureDir, fileSize, setAside } from '../fsutil.js';
 import { nameExtension, resolveInside } from '../store/layout.js';
 import type { Manifest, ManifestAsset } from '../store/manifest.js';
-import type { LayoutValues } from '../store/render-layout.js';
+import { type LayoutValues, layoutValuesOf } from '../store/render-layout.js';
 import { DEFAULT_LAYOUT, type LayoutTemplate, placeholdersOf } from '../store/template.js';
 import type { Asset } from '../types.js';
 import type { Accounting } from './accounting.js';
@@ -93,7 +93,7 @@ function movesOf(
   const paths = freePaths(assetOf(entry), account, claims, {
     layout: o.layout,
     timeZone: o.timeZone,
-    values: o.valuesOf?.(entry),
+    values: o.valuesOf ? o.valuesOf(entry) : layoutValuesOf(entry.generation),
   });
   if (!paths) return [];
   const moves: Move[] = [];

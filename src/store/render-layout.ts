@@ -5,6 +5,7 @@
  * rendered here: `assetPaths` keeps its own code for it, so existing backups keep their names byte for byte.
  */
 import type { Asset } from '../types.js';
+import type { GenerationRecord } from './generation.js';
 import {
   type AssetPathOptions,
   type AssetPaths,
@@ -223,5 +224,18 @@ export function layoutPaths(asset: Asset, options: LayoutPathOptions = {}): Asse
     main: `${prefix}${rendered.main}`,
     previews: asset.previewUrls.map((url, index) => `${stem}.preview-${index + 1}.${previewExtension(url)}`),
     sidecar: rendered.ext === 'json' ? `${stem}.metadata.json` : `${stem}.json`,
+  };
+}
+
+/** What a generation record says for `{model}`, `{seed}`, `{folder}`: its task type, seed and folder's name. */
+export function layoutValuesOf(record: GenerationRecord | undefined): LayoutValues {
+  if (record?.state !== 'kept') return {};
+  const options = record.options ?? {};
+  const seed = options.seed;
+  const folder = options.assetGroupName;
+  return {
+    model: record.taskType,
+    seed: typeof seed === 'number' || typeof seed === 'string' ? seed : undefined,
+    folder: typeof folder === 'string' && folder.trim() !== '' ? folder : undefined,
   };
 }
