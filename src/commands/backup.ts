@@ -3,12 +3,14 @@ import { EXIT } from '../exit-codes.js';
 import { refreshGallery } from '../gallery/refresh.js';
 import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
 import { createProgress, type ProgressReporter, retryNotice } from '../report/progress.js';
-import { type RunRecorder, startRunRecord } from '../report/run-record.js';
+import { type RunRecorder, readRunRecord, startRunRecord } from '../report/run-record.js';
+import { isStanding, standingWindows } from '../report/standing.js';
 import { type BackupEvent, type BackupSummary, backup, type FileJob } from '../run/backup.js';
 import type { ListingEvent } from '../source/paginate.js';
 import { parseTaskHistoryMode } from '../source/sources.js';
 import { checkOutFolder } from '../store/out-folder.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { markRecorded, recordIfRefused } from './refused.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
 
@@ -59,17 +61,23 @@ export async function runBackup(argv: string[]): Promise<number> {
     process.stdout.write(commandHelp(BACKUP_SPEC));
     return EXIT.ok;
   }
-  const { values } = parseFlags(argv, BACKUP_FLAGS);
-  const settings = await resolveSettings(
-    { ...flagValues(values), taskHistory: parseTaskHistoryMode(values['task-history']) },
-    process.env,
-  );
-  return backupWithProgress(settings, {
-    json: values.json ?? false,
-    quiet: values.quiet ?? false,
-    dryRun: values['dry-run'] ?? false,
-    gallery: !values['no-gallery'],
-  });
+  try {
+    const { values } = parseFlags(argv, BACKUP_FLAGS);
+    const settings = await resolveSettings(
+      { ...flagValues(values), taskHistory: parseTaskHistoryMode(values['task-history']) },
+      process.env,
+    );
+    return await backupWithProgress(settings, {
+      json: values.json ?? false,
+      quiet: values.quiet ?? false,
+      dryRun: values['dry-run'] ?? false,
+      gallery: !values['no-gallery'],
+    });
+  } catch (error) {
+    // Refused before it held the folder (a bad flag, config or token, the lock held): `status` must say so.
+    await recordIfRefused(argv, error);
+    throw error;
+  }
 }
 
 export interface OutputOptions {
@@ -97,7 +105,9 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const stderr = process.stderr;
   const tty = Boolean(stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
   const progress = await createProgress({ stream: stderr, tty, quiet: output.quiet || output.dryRun });
-  const notices = new RunNotices(settings, output, progress, stderr);
+  // What the last run already reported (capped windows) is not repeated by a quiet run: cron would mail it nightly.
+  const before = output.dryRun ? undefined : await readRunRecord(settings.out).catch(() => undefined);
+  const notices = new RunNotices(settings, output, progress, stderr, standingWindows(before));
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, notices.say);
   // The record `status` reads: written once this run holds the folder's lock, so a run refused because another
@@ -126,6 +136,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       onLocked,
     });
   } catch (error) {
+    if (recorder) markRecorded(error);
     await recorder?.fail(error, settings.token).catch(() => {});
     throw error;
   } finally {
@@ -152,13 +163,16 @@ class RunNotices {
   // refuses) ends with its one error line and nothing else.
   #tasksAnnounced = false;
   #announced: boolean;
+  readonly #standing: ReadonlyMap<string, number>;
 
   constructor(
     settings: BackupSettings,
     output: OutputOptions,
     progress: ProgressReporter,
     stderr: NodeJS.WriteStream,
+    standing: ReadonlyMap<string, number> = new Map(),
   ) {
+    this.#standing = standing;
     this.#settings = settings;
     this.#output = output;
     this.#progress = progress;
@@ -205,7 +219,7 @@ class RunNotices {
       const line = retryNotice(event, this.#settings.retries);
       if (line) say(line);
     }
-    if (event.type === 'listing') this.#listing(event.event);
+    if (event.type === 'listing') this.#listing(event.event, event.account);
     if (event.type === 'tasks-page' && !this.#tasksAnnounced) {
       this.#tasksAnnounced = true;
       say(
@@ -221,12 +235,14 @@ class RunNotices {
     }
   }
 
-  #listing(e: ListingEvent): void {
+  #listing(e: ListingEvent, account: string | undefined): void {
     if (e.type === 'capped') {
       if (e.splitting) {
         this.say(
           `the API lists at most 1,050 assets at once; ${e.seen} seen, walking each media type separately`,
         );
+      } else if (this.#output.quiet && isStanding(this.#standing, account, e.window, e.seen)) {
+        // Unchanged since the last run: in the summary, --json and status, not in tonight's cron mail.
       } else {
         this.warn(
           `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,

@@ -45,9 +45,11 @@ export async function runStatus(argv: string[]): Promise<number> {
       `${JSON.stringify({ ...status, lockHolder: status.lockHolder ?? null, exitCode: code })}\n`,
     );
   } else {
-    process.stdout.write(`${statusLine(status)}\n`);
-    const details = statusDetails(status.lastEnded);
-    if (details.length) process.stderr.write(`${details.join('\n')}\n`);
+    // The report on stdout; stderr only for what is wrong (the failed files, once each), so that cron's mail of
+    // `status >/dev/null` holds the failures and nothing on a good morning.
+    const { notes, problems } = statusDetails(status.lastEnded);
+    process.stdout.write(`${[statusLine(status), ...notes].join('\n')}\n`);
+    if (problems.length) process.stderr.write(`${problems.join('\n')}\n`);
   }
   return code;
 }
@@ -73,6 +75,7 @@ const HEADS: Record<StatusState, string> = {
   done: 'done',
   failed: 'some files failed',
   interrupted: 'interrupted',
+  stopped: 'stopped at its time limit',
   refused: 'refused',
   error: 'stopped by an error',
 };
@@ -110,6 +113,10 @@ export function statusLine(status: BackupStatus, now = Date.now()): string {
   if (status.incompleteAssets) extras.push(`${status.incompleteAssets} assets not complete in the manifest`);
   if (status.lockHolder && status.state !== 'running')
     extras.push(`pid ${status.lockHolder.pid} holds the lock now`);
+  if (status.lockRefusal)
+    extras.push(
+      `a backup was refused ${when(status.lockRefusal.at)}: ${printable(status.lockRefusal.error.message)}`,
+    );
   const tail = extras.length ? `; ${extras.join('; ')}` : '';
   if (status.state === 'none') return `no run recorded in ${status.out}${tail}`;
   if (status.state === 'running' && status.last) {
@@ -121,18 +128,22 @@ export function statusLine(status: BackupStatus, now = Date.now()): string {
   return status.last ? `${describeRun(status.last, status.state, now)}${tail}` : `no run recorded${tail}`;
 }
 
-/** The failures by name and the capped windows of a run, one per line. */
-export function statusDetails(record: RunRecord | undefined): string[] {
+/**
+ * A run's details, one per line: `problems` (the failed files) are what is wrong; `notes` (capped windows, assets
+ * gone before they could be fetched) are standing facts of the account, not failures of the backup.
+ */
+export function statusDetails(record: RunRecord | undefined): { notes: string[]; problems: string[] } {
   const s = record?.summary;
-  if (!s) return [];
-  const lines: string[] = [];
-  for (const f of s.failures ?? []) lines.push(`  failed: ${printable(f.path)}: ${printable(f.reason)}`);
+  const notes: string[] = [];
+  const problems: string[] = [];
+  if (!s) return { notes, problems };
+  for (const f of s.failures ?? []) problems.push(`  failed: ${printable(f.path)}: ${printable(f.reason)}`);
   for (const c of s.cappedWindows ?? []) {
-    lines.push(
+    notes.push(
       `  listing capped: ${c.window}${c.account ? ` (${printable(c.account)})` : ''}, ${c.seen} seen`,
     );
   }
   for (const g of s.gone ?? [])
-    lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
-  return lines;
+    notes.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
+  return { notes, problems };
 }

@@ -6,6 +6,7 @@
  */
 import { readLockHolder } from '../store/lock.js';
 import { Manifest } from '../store/manifest.js';
+import { type LockRefusal, readLockRefusal } from './refusal.js';
 import { type RunOutcome, type RunRecord, readRunRecord } from './run-record.js';
 
 /**
@@ -25,6 +26,8 @@ export interface BackupStatus {
   lastEndedState: StatusState;
   /** The live process holding the output folder's lock, if any (a backup or a verify). */
   lockHolder: { pid: number } | undefined;
+  /** A run refused because the lock was held, later than the last run recorded (shown beside `running`). */
+  lockRefusal: LockRefusal | undefined;
   /** Assets the manifest records as not complete yet (a file failed, missing or damaged); undefined without one. */
   incompleteAssets: number | undefined;
 }
@@ -35,9 +38,40 @@ function stateOf(record: RunRecord | undefined, holderPid: number | undefined): 
   return holderPid !== undefined && holderPid === record.pid ? 'running' : 'unfinished';
 }
 
+/** A run refused because the lock was held, as a record: when nothing runs now, it is the latest word. */
+function refusedRecord(refusal: LockRefusal, previous: RunRecord | undefined): RunRecord {
+  const { at, pid, error } = refusal;
+  const before = previous ? { ...previous, previous: undefined } : undefined;
+  return {
+    version: 1,
+    tool: 'runway-backup',
+    pid,
+    startedAt: at,
+    endedAt: at,
+    outcome: 'refused',
+    error,
+    previous: before,
+  };
+}
+
+function isLater(refusal: LockRefusal | undefined, record: RunRecord | undefined): refusal is LockRefusal {
+  if (!refusal) return false;
+  return !record || Date.parse(refusal.at) > Date.parse(record.endedAt ?? record.startedAt);
+}
+
 export async function readStatus(out: string): Promise<BackupStatus> {
-  const [last, lockHolder] = await Promise.all([readRunRecord(out), readLockHolder(out)]);
-  const state = stateOf(last, lockHolder?.pid);
+  const [recorded, lockHolder, refused] = await Promise.all([
+    readRunRecord(out),
+    readLockHolder(out),
+    readLockRefusal(out),
+  ]);
+  const refusal = isLater(refused, recorded) ? refused : undefined;
+  let last = recorded;
+  let state = stateOf(last, lockHolder?.pid);
+  if (refusal && state !== 'running') {
+    last = refusedRecord(refusal, recorded);
+    state = 'refused';
+  }
   const lastEnded = state === 'running' ? last?.previous : last;
   const lastEndedState = state === 'running' ? stateOf(lastEnded, undefined) : state;
   return {
@@ -47,6 +81,7 @@ export async function readStatus(out: string): Promise<BackupStatus> {
     lastEnded,
     lastEndedState,
     lockHolder,
+    lockRefusal: state === 'running' ? refusal : undefined,
     incompleteAssets: await countIncomplete(out),
   };
 }

@@ -9,6 +9,14 @@ import { LOCK_NAME } from './own-files.js';
 
 export { LOCK_NAME };
 
+/** Another live run holds the folder (a UsageError, exit 2, as before: only its class tells it apart). */
+export class LockHeldError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockHeldError';
+  }
+}
+
 /** Held only while a stale lock is being replaced, so that two runs cannot both replace it. */
 const BREAK_NAME = `${LOCK_NAME}.break`;
 /** A break lock older than this was left by a run killed in the middle of a takeover. */
@@ -166,7 +174,7 @@ export async function acquireLock(out: string): Promise<() => Promise<void>> {
     if (current === undefined) continue; // released between our attempt and the read: try again
     if (isLive(current.holder, folder)) {
       const pid = current.holder?.pid;
-      throw new UsageError(
+      throw new LockHeldError(
         `Another runway-backup (pid ${pid}) is writing to ${folder}; wait for it or stop it`,
       );
     }
