@@ -220,6 +220,11 @@ class RunNotices {
       if (line) say(line);
     }
     if (event.type === 'listing') this.#listing(event.event, event.account);
+    if (event.type === 'lock-taken-over') {
+      warn(
+        `took over a stale lock of pid ${event.pid}${event.host ? ` on ${printable(event.host)}` : ''} (last heartbeat ${event.heartbeatAt}): that run had stopped`,
+      );
+    }
     if (event.type === 'tasks-page' && !this.#tasksAnnounced) {
       this.#tasksAnnounced = true;
       say(

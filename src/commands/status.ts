@@ -41,9 +41,8 @@ export async function runStatus(argv: string[]): Promise<number> {
   const status = await readStatus(resolveOut(values.out, {}));
   const code = statusExitCode(status.lastEndedState);
   if (values.json) {
-    process.stdout.write(
-      `${JSON.stringify({ ...status, lockHolder: status.lockHolder ?? null, exitCode: code })}\n`,
-    );
+    const json = { ...status, lockHolder: status.lockHolder ?? null, staleLock: status.staleLock ?? null };
+    process.stdout.write(`${JSON.stringify({ ...json, exitCode: code })}\n`);
   } else {
     // The report on stdout; stderr only for what is wrong (the failed files, once each), so that cron's mail of
     // `status >/dev/null` holds the failures and nothing on a good morning.
@@ -72,6 +71,7 @@ const HEADS: Record<StatusState, string> = {
   none: 'no run recorded',
   running: 'running',
   unfinished: 'did not finish',
+  stale: 'stale lock',
   done: 'done',
   failed: 'some files failed',
   interrupted: 'interrupted',
@@ -109,6 +109,10 @@ function describeRun(record: RunRecord, state: StatusState, now: number): string
 }
 
 export function statusLine(status: BackupStatus, now = Date.now()): string {
+  if (status.state === 'stale' && status.last && status.staleLock) {
+    const { pid, host, heartbeatAt } = status.staleLock;
+    return `stale lock (last heartbeat ${when(heartbeatAt)}${ago(heartbeatAt, now)}, pid ${pid}${host ? ` on ${printable(host)}` : ''}): the run started ${when(status.last.startedAt)} stopped without recording an end; the next backup takes the lock over and resumes`;
+  }
   const extras: string[] = [];
   if (status.incompleteAssets) extras.push(`${status.incompleteAssets} assets not complete in the manifest`);
   if (status.lockHolder && status.state !== 'running')

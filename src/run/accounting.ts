@@ -39,6 +39,8 @@ export type BackupEvent =
   | { type: 'lanes'; lanes: number }
   /** One page of the task history was read (walked when an assets window is capped, or on request). */
   | { type: 'tasks-page'; account: string | undefined; offset: number; tasks: number; artifacts: number }
+  /** The folder's lock was stale (its heartbeat too old) and this run took it over. */
+  | { type: 'lock-taken-over'; pid: number; host: string; heartbeatAt: string }
   /** An account's listing was refused; the other accounts go on. */
   | { type: 'account-failed'; account: string | undefined; code: string; reason: string };
 
@@ -142,6 +144,11 @@ export class Accounting {
   }
 
   /** What the account's sources found: the assets walk's events, capped windows, skipped items and artifacts. */
+  lockTakenOver(stale: { pid: number; host: string; heartbeatAt: Date }): void {
+    const { pid, host, heartbeatAt } = stale;
+    this.#emit({ type: 'lock-taken-over', pid, host, heartbeatAt: heartbeatAt.toISOString() });
+  }
+
   source(account: string | undefined, event: SourceEvent): void {
     const s = this.summary;
     switch (event.type) {

@@ -81,7 +81,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   };
 
   // A dry run writes nothing: it neither creates nor locks the folder.
-  const release = o.dryRun ? async () => {} : await claimOutFolder(out, options.onLocked, closeClient);
+  const release = o.dryRun
+    ? async () => {}
+    : await claimOutFolder(out, options.onLocked, closeClient, (stale) => acct.lockTakenOver(stale));
   const onAbort = (): void => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) controller.abort();
