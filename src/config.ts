@@ -19,6 +19,10 @@ export interface FileConfig {
   timeoutSeconds?: number;
   /** Walk the task history: when an assets window is capped (auto), always, or never. */
   taskHistory?: 'auto' | 'always' | 'never';
+  /** `--limit-rate`: bytes per second (`2M`), or a timetable (`"08:00,2M 19:00,off"`). */
+  limitRate?: string;
+  /** `--max-duration`: stop taking new work after this long (`90m`, `2h`). */
+  maxDuration?: string;
 }
 
 /**
@@ -60,6 +64,11 @@ const integerIn =
       ? undefined
       : `an integer from ${min} to ${max}`;
 
+const nonEmptyString =
+  (what: string): FieldCheck =>
+  (value) =>
+    typeof value === 'string' && value.trim() !== '' ? undefined : what;
+
 const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   out: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a folder path'),
   accounts: (v) => (isStringList(v) && v.every(isEmail) ? undefined : 'a list of account emails'),
@@ -72,6 +81,9 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   timeoutSeconds: integerIn(1, 3600),
   taskHistory: (v) =>
     v === 'auto' || v === 'always' || v === 'never' ? undefined : '"auto", "always" or "never"',
+  // Their syntax is checked where they are parsed, with the field's name (commands/unattended-args.ts).
+  limitRate: nonEmptyString('a rate such as "2M" or a timetable such as "08:00,2M 19:00,off"'),
+  maxDuration: nonEmptyString('a duration such as "90m"'),
 };
 
 /** Line and column (both from 1) of a character offset in `text`. */

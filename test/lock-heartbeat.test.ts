@@ -95,7 +95,7 @@ describe('issue 20, item 6: a lock that survives a new container', () => {
     expect(status.stdout).toMatch(/^stale lock \(last heartbeat .*, pid \d+ on old-pod-7f9c\): /);
     const json = JSON.parse((await runCli(['status', '--out', out, '--json'])).stdout) as { state: string };
     expect(json.state).toBe('stale');
-    const backup = await runCli(['backup', '--out', out, '-q'], env(s));
+    const backup = await runCli(['backup', '--out', out, '--no-gallery'], env(s));
     expect(backup.code).toBe(0);
     expect(backup.stderr).toMatch(/^took over a stale lock of pid \d+ on old-pod-7f9c \(last heartbeat /);
     expect((await runCli(['status', '--out', out])).stdout).toMatch(/^done: /);

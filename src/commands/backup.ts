@@ -13,6 +13,8 @@ import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS 
 import { markRecorded, recordIfRefused } from './refused.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
+import { startTimeLimit } from './time-limit.js';
+import { parseDuration, parseLimitRate } from './unattended-args.js';
 
 export const BACKUP_FLAGS = {
   out: SHARED_FLAGS.out,
@@ -44,6 +46,16 @@ export const BACKUP_FLAGS = {
     value: 'MODE',
     help: 'walk the task history too: auto (when an assets window is capped), always, never (default auto)',
   },
+  'limit-rate': {
+    type: 'string',
+    value: 'RATE',
+    help: 'bytes per second for all downloads together (800k, 5M, 1.5Mi), or a timetable "08:00,2M 19:00,off"',
+  },
+  'max-duration': {
+    type: 'string',
+    value: 'TIME',
+    help: 'stop after this long (90m, 2h, 5s) as Ctrl-C does, exit 75; the next run resumes',
+  },
 } as const;
 
 export const BACKUP_SPEC: CommandSpec = {
@@ -52,7 +64,8 @@ export const BACKUP_SPEC: CommandSpec = {
   flags: BACKUP_FLAGS,
   notes: [
     'The token comes from USEAPI_TOKEN. Exit codes: 0 done, 1 some files failed or the listing was cut short,',
-    '2 bad usage or config, 3 the API refused, 4 the API could not be reached, 130 interrupted.',
+    '2 bad usage or config, 3 the API refused, 4 the API could not be reached, 75 stopped at --max-duration,',
+    '130 interrupted.',
   ],
 };
 
@@ -64,7 +77,12 @@ export async function runBackup(argv: string[]): Promise<number> {
   try {
     const { values } = parseFlags(argv, BACKUP_FLAGS);
     const settings = await resolveSettings(
-      { ...flagValues(values), taskHistory: parseTaskHistoryMode(values['task-history']) },
+      {
+        ...flagValues(values),
+        taskHistory: parseTaskHistoryMode(values['task-history']),
+        limitRate: parseLimitRate(values['limit-rate'], '`--limit-rate`'),
+        maxDurationMs: parseDuration(values['max-duration'], '`--max-duration`'),
+      },
       process.env,
     );
     return await backupWithProgress(settings, {
@@ -110,6 +128,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const notices = new RunNotices(settings, output, progress, stderr, standingWindows(before));
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, notices.say);
+  const timeLimit = startTimeLimit(settings.maxDurationMs, controller, notices.warn);
   // The record `status` reads: written once this run holds the folder's lock, so a run refused because another
   // holds it leaves that run's record alone. Not for dry runs. A record that cannot be written does not stop a backup.
   let recorder: RunRecorder | undefined;
@@ -131,6 +150,7 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       retries: settings.retries,
       timeoutMs: settings.timeoutMs,
       taskHistory: settings.taskHistory,
+      limitRate: settings.limitRate,
       signal: controller.signal,
       onEvent: notices.onEvent,
       onLocked,
@@ -140,12 +160,13 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
     await recorder?.fail(error, settings.token).catch(() => {});
     throw error;
   } finally {
+    timeLimit.stop();
     progress.stop();
     removeHandlers();
   }
-  await recorder?.finish(summary).catch(() => {});
+  await recorder?.finish(summary, timeLimit.reached).catch(() => {});
   await reportOutcome(summary, settings.out, output, notices.planned);
-  return exitCode(summary);
+  return timeLimit.reached && summary.interrupted ? EXIT.timeLimit : exitCode(summary);
 }
 
 /**
@@ -220,8 +241,9 @@ class RunNotices {
       if (line) say(line);
     }
     if (event.type === 'listing') this.#listing(event.event, event.account);
+    // Not a warning: the run before said how it ended (status: did not finish, stale lock); a quiet run stays quiet.
     if (event.type === 'lock-taken-over') {
-      warn(
+      say(
         `took over a stale lock of pid ${event.pid}${event.host ? ` on ${printable(event.host)}` : ''} (last heartbeat ${event.heartbeatAt}): that run had stopped`,
       );
     }

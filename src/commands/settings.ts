@@ -2,11 +2,13 @@ import path from 'node:path';
 import { DEFAULT_BASE_URL } from '../api/client.js';
 import { expandHome, type FileConfig, loadConfigFile } from '../config.js';
 import type { ConcurrencySetting } from '../engine/lanes.js';
+import type { RateSchedule } from '../engine/rate-limit.js';
 import { UsageError } from '../errors.js';
 import type { TaskHistoryMode } from '../source/sources.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
 import { parseConcurrency, parseEmails, parseInteger, parseMediaTypes } from './args.js';
+import { parseDuration, parseLimitRate } from './unattended-args.js';
 
 /** What the backup command runs with, after flags > environment > config file > defaults. */
 export interface BackupSettings {
@@ -22,6 +24,10 @@ export interface BackupSettings {
   timeoutMs: number;
   /** `--task-history`: walk the task history when a window is capped (auto), always, or never. */
   taskHistory?: TaskHistoryMode | undefined;
+  /** `--limit-rate`: the byte budget of the transfers, a rate or a timetable. */
+  limitRate?: RateSchedule | undefined;
+  /** `--max-duration`, in ms: then the run stops as Ctrl-C stops it, and exits 75. */
+  maxDurationMs?: number | undefined;
 }
 
 export interface FlagValues {
@@ -37,6 +43,8 @@ export interface FlagValues {
   /** Idle timeout in seconds (`--timeout`). */
   timeout?: number | undefined;
   taskHistory?: TaskHistoryMode | undefined;
+  limitRate?: RateSchedule | undefined;
+  maxDurationMs?: number | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -73,6 +81,8 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     retries: flags.retries ?? file.retries ?? 5,
     timeoutMs: (flags.timeout ?? file.timeoutSeconds ?? 30) * 1000,
     taskHistory: flags.taskHistory ?? file.taskHistory,
+    limitRate: flags.limitRate ?? parseLimitRate(file.limitRate, '`limitRate` in the config file'),
+    maxDurationMs: flags.maxDurationMs ?? parseDuration(file.maxDuration, '`maxDuration` in the config file'),
   };
   return settings;
 }

@@ -3,6 +3,7 @@
 import type { AssetsClient } from '../api/client.js';
 import type { ConcurrencySetting } from '../engine/lanes.js';
 import type { PartIO } from '../engine/part-file.js';
+import type { RateSchedule } from '../engine/rate-limit.js';
 import type { Transport } from '../engine/transport.js';
 import { UsageError } from '../errors.js';
 import { parseTaskHistoryMode, TASK_HISTORY_MODES, type TaskHistoryMode } from '../source/sources.js';
@@ -41,6 +42,11 @@ export interface BackupOptions {
   taskHistory?: TaskHistoryMode | undefined;
   /** Split the tail of large files into Range segments on free lanes. @default true */
   split?: boolean | undefined;
+  /**
+   * `--limit-rate`: the byte budget of every file transfer together, one rate or a timetable (`parseRateSchedule`).
+   * The listing is not counted. @default no limit
+   */
+  limitRate?: RateSchedule | undefined;
   signal?: AbortSignal | undefined;
   /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
   onEvent?: ((event: BackupEvent) => void) | undefined;
@@ -74,6 +80,7 @@ export interface ResolvedBackupOptions {
   backoffBaseMs: number;
   split: boolean;
   taskHistory: TaskHistoryMode;
+  limitRate: RateSchedule | undefined;
 }
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
@@ -122,7 +129,12 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
   if (options.taskHistory !== undefined && typeof options.taskHistory !== 'string') {
     throw new UsageError(`Expected \`taskHistory\` to be one of ${TASK_HISTORY_MODES.join(', ')}`);
   }
+  const limitRate = options.limitRate;
+  if (limitRate !== undefined && (!Array.isArray(limitRate) || limitRate.length === 0)) {
+    throw new UsageError('Expected `limitRate` to be a timetable from parseRateSchedule');
+  }
   return {
+    limitRate,
     token: options.token,
     baseUrl: options.baseUrl,
     out: options.out,
