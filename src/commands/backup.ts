@@ -1,20 +1,28 @@
 import { checkClientOptions } from '../api/client.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { refreshGallery } from '../gallery/refresh.js';
 import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
 import { createProgress, type ProgressReporter, retryNotice } from '../report/progress.js';
-import { type RunRecorder, readRunRecord, startRunRecord } from '../report/run-record.js';
+import {
+  describeError,
+  outcomeOf,
+  outcomeOfError,
+  type RunRecorder,
+  readRunRecord,
+  startRunRecord,
+} from '../report/run-record.js';
 import { isStanding, standingWindows } from '../report/standing.js';
 import { type BackupEvent, type BackupSummary, backup, type FileJob } from '../run/backup.js';
 import type { ListingEvent } from '../source/paginate.js';
 import { parseTaskHistoryMode } from '../source/sources.js';
 import { checkOutFolder } from '../store/out-folder.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
-import { markRecorded, recordIfRefused } from './refused.js';
+import { finishRefused, markRecorded } from './refused.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
 import { startTimeLimit } from './time-limit.js';
-import { parseDuration, parseLimitRate } from './unattended-args.js';
+import { Unattended } from './unattended.js';
+import { nonEmpty, parseDuration, parseLimitRate, parseLogFormat } from './unattended-args.js';
 
 export const BACKUP_FLAGS = {
   out: SHARED_FLAGS.out,
@@ -56,6 +64,26 @@ export const BACKUP_FLAGS = {
     value: 'TIME',
     help: 'stop after this long (90m, 2h, 5s) as Ctrl-C does, exit 75; the next run resumes',
   },
+  'log-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'append one timestamped line per event (start, windows, retries, failures, end) to FILE',
+  },
+  'log-format': {
+    type: 'string',
+    value: 'FORMAT',
+    help: 'the log file as text or json (JSON lines); default text',
+  },
+  'on-finish': {
+    type: 'string',
+    value: 'CMD',
+    help: 'run CMD through the shell after every run, with the outcome in RUNWAY_BACKUP_* variables',
+  },
+  'metrics-file': {
+    type: 'string',
+    value: 'FILE',
+    help: "write the run's outcome to FILE in the Prometheus text format (node_exporter's textfile collector)",
+  },
 } as const;
 
 export const BACKUP_SPEC: CommandSpec = {
@@ -82,6 +110,10 @@ export async function runBackup(argv: string[]): Promise<number> {
         taskHistory: parseTaskHistoryMode(values['task-history']),
         limitRate: parseLimitRate(values['limit-rate'], '`--limit-rate`'),
         maxDurationMs: parseDuration(values['max-duration'], '`--max-duration`'),
+        logFile: nonEmpty('--log-file', values['log-file']),
+        logFormat: parseLogFormat(values['log-format']),
+        onFinish: nonEmpty('--on-finish', values['on-finish']),
+        metricsFile: nonEmpty('--metrics-file', values['metrics-file']),
       },
       process.env,
     );
@@ -93,7 +125,7 @@ export async function runBackup(argv: string[]): Promise<number> {
     });
   } catch (error) {
     // Refused before it held the folder (a bad flag, config or token, the lock held): `status` must say so.
-    await recordIfRefused(argv, error);
+    await finishRefused(argv, error);
     throw error;
   }
 }
@@ -128,7 +160,16 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const notices = new RunNotices(settings, output, progress, stderr, standingWindows(before));
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, notices.say);
-  const timeLimit = startTimeLimit(settings.maxDurationMs, controller, notices.warn);
+  // The log, metrics and hook of an unattended run (none for a dry run, which records nothing).
+  const unattended = new Unattended(
+    output.dryRun ? { out: settings.out, token: settings.token } : { ...settings },
+    (line) => stderr.write(`${line}\n`),
+  );
+  unattended.start(startOptions(settings));
+  const timeLimit = startTimeLimit(settings.maxDurationMs, controller, (line) => {
+    unattended.note('time-limit', line);
+    notices.warn(line);
+  });
   // The record `status` reads: written once this run holds the folder's lock, so a run refused because another
   // holds it leaves that run's record alone. Not for dry runs. A record that cannot be written does not stop a backup.
   let recorder: RunRecorder | undefined;
@@ -152,12 +193,20 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       taskHistory: settings.taskHistory,
       limitRate: settings.limitRate,
       signal: controller.signal,
-      onEvent: notices.onEvent,
+      onEvent: (event) => {
+        unattended.onEvent(event);
+        notices.onEvent(event);
+      },
       onLocked,
     });
   } catch (error) {
-    if (recorder) markRecorded(error);
-    await recorder?.fail(error, settings.token).catch(() => {});
+    if (recorder) {
+      // Ended here; a refusal before the lock is ended by runBackup, which also records it.
+      markRecorded(error);
+      await recorder.fail(error, settings.token).catch(() => {});
+      const [state, exitCode] = [outcomeOfError(error), exitCodeFor(error)];
+      await unattended.end({ state, exitCode, error: describeError(error, settings.token) });
+    }
     throw error;
   } finally {
     timeLimit.stop();
@@ -166,7 +215,28 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   }
   await recorder?.finish(summary, timeLimit.reached).catch(() => {});
   await reportOutcome(summary, settings.out, output, notices.planned);
-  return timeLimit.reached && summary.interrupted ? EXIT.timeLimit : exitCode(summary);
+  const code = timeLimit.reached && summary.interrupted ? EXIT.timeLimit : exitCode(summary);
+  await unattended.end({
+    state: outcomeOf(summary, timeLimit.reached),
+    exitCode: code,
+    summary: { ...summary },
+  });
+  return code;
+}
+
+/** What the log's first line says about a run: its options as given, never the token. */
+function startOptions(
+  s: BackupSettings,
+): Record<string, string | number | boolean | readonly string[] | undefined> {
+  return {
+    accounts: s.accounts.length ? s.accounts : undefined,
+    mediaTypes: s.mediaTypes,
+    concurrency: s.concurrency,
+    previews: s.previews,
+    baseUrl: s.baseUrl,
+    limitRate: s.limitRate?.map((e) => `${e.minute}m:${e.rate ?? 'off'}`).join(' '),
+    maxDurationSeconds: s.maxDurationMs === undefined ? undefined : s.maxDurationMs / 1000,
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { expandHome, type FileConfig, loadConfigFile } from '../config.js';
 import type { ConcurrencySetting } from '../engine/lanes.js';
 import type { RateSchedule } from '../engine/rate-limit.js';
 import { UsageError } from '../errors.js';
+import type { LogFormat } from '../report/log-file.js';
 import type { TaskHistoryMode } from '../source/sources.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
@@ -28,6 +29,11 @@ export interface BackupSettings {
   limitRate?: RateSchedule | undefined;
   /** `--max-duration`, in ms: then the run stops as Ctrl-C stops it, and exits 75. */
   maxDurationMs?: number | undefined;
+  /** `--log-file`, `--log-format`, `--on-finish`, `--metrics-file` (commands/unattended.ts). */
+  logFile?: string | undefined;
+  logFormat?: LogFormat | undefined;
+  onFinish?: string | undefined;
+  metricsFile?: string | undefined;
 }
 
 export interface FlagValues {
@@ -45,6 +51,10 @@ export interface FlagValues {
   taskHistory?: TaskHistoryMode | undefined;
   limitRate?: RateSchedule | undefined;
   maxDurationMs?: number | undefined;
+  logFile?: string | undefined;
+  logFormat?: LogFormat | undefined;
+  onFinish?: string | undefined;
+  metricsFile?: string | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -83,6 +93,10 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     taskHistory: flags.taskHistory ?? file.taskHistory,
     limitRate: flags.limitRate ?? parseLimitRate(file.limitRate, '`limitRate` in the config file'),
     maxDurationMs: flags.maxDurationMs ?? parseDuration(file.maxDuration, '`maxDuration` in the config file'),
+    logFile: flags.logFile ? path.resolve(expandHome(flags.logFile)) : file.logFile,
+    logFormat: flags.logFormat ?? file.logFormat,
+    onFinish: flags.onFinish ?? file.onFinish,
+    metricsFile: flags.metricsFile ? path.resolve(expandHome(flags.metricsFile)) : file.metricsFile,
   };
   return settings;
 }

@@ -4,6 +4,7 @@
  */
 import { parseRateSchedule, type RateSchedule } from '../engine/rate-limit.js';
 import { UsageError } from '../errors.js';
+import { LOG_FORMATS, type LogFormat } from '../report/log-file.js';
 
 /** `--limit-rate 2M`, `--limit-rate "08:00,2M 19:00,off"`. */
 export function parseLimitRate(value: string | undefined, name: string): RateSchedule | undefined {
@@ -30,4 +31,21 @@ export function parseDuration(value: string | undefined, name: string): number |
     );
   }
   return ms;
+}
+
+/** `--log-format text|json`. */
+export function parseLogFormat(value: string | undefined): LogFormat | undefined {
+  if (value === undefined) return undefined;
+  const format = value.trim().toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`Expected \`--log-format\` to be "text" or "json", got "${value.slice(0, 40)}"`);
+  }
+  return format as LogFormat;
+}
+
+/** A non-empty value for a flag that names a file or a command. */
+export function nonEmpty(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '')
+    throw new UsageError(`Expected \`${name}\` to be given a value`);
+  return value;
 }
