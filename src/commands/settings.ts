@@ -75,6 +75,11 @@ export function resolveOut(flag: string | undefined, file: FileConfig): string {
   return path.resolve(expandHome(flag ?? file.out ?? DEFAULT_OUT));
 }
 
+/** The folder of a command that reads a backup (`status`, `gallery`): `--out`, else the config file's `out`. */
+export async function outFromConfig(flag: string | undefined, config: string | undefined): Promise<string> {
+  return resolveOut(flag, config ? await loadConfigFile(config) : {});
+}
+
 export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv): Promise<BackupSettings> {
   const file = flags.config ? await loadConfigFile(flags.config) : {};
   const envEmails = env.USEAPI_EMAIL ? parseEmails([env.USEAPI_EMAIL]) : undefined;

@@ -3,10 +3,11 @@ import { formatBytes, formatDuration, printable } from '../report/format.js';
 import type { RunRecord } from '../report/run-record.js';
 import { type BackupStatus, readStatus, type StatusState } from '../report/status.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
-import { resolveOut } from './settings.js';
+import { outFromConfig } from './settings.js';
 
 const STATUS_FLAGS = {
   out: SHARED_FLAGS.out,
+  config: SHARED_FLAGS.config,
   json: { type: 'boolean', help: 'print the status as one JSON object on stdout (with `exitCode`)' },
 } as const;
 
@@ -38,7 +39,7 @@ export async function runStatus(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values } = parseFlags(argv, STATUS_FLAGS);
-  const status = await readStatus(resolveOut(values.out, {}));
+  const status = await readStatus(await outFromConfig(values.out, values.config));
   const code = statusExitCode(status.lastEndedState);
   if (values.json) {
     const json = { ...status, lockHolder: status.lockHolder ?? null, staleLock: status.staleLock ?? null };
