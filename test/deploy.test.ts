@@ -19,14 +19,17 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
     if (line === '' || line.startsWith('#')) continue;
     const head = /^\[(\w+)\]$/.exec(line);
     if (head) {
-      section = unit[head[1] as string] = {};
+      section = {};
+      unit[head[1] as string] = section;
       continue;
     }
     const pair = /^([A-Za-z]+)=(.*)$/.exec(line);
     expect(pair, line).not.toBeNull();
     expect(section, line).toBeDefined();
     const [, key, value] = pair as RegExpExecArray;
-    (section![key as string] ??= []).push(value as string);
+    const values = section?.[key as string] ?? [];
+    values.push(value as string);
+    if (section) section[key as string] = values;
   }
   return unit;
 }
