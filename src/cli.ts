@@ -17,12 +17,14 @@ Usage:
                          [--layout TEMPLATE] [--timezone ZONE]
                          [--no-previews] [--metadata] [--dry-run] [--no-gallery] [--config FILE]
                          [--base-url URL] [--retries N] [--timeout SECONDS] [--task-history M] [--json] [-q]
+                         [--limit-rate RATE] [--max-duration TIME] [--log-file FILE] [--log-format text|json]
+                         [--on-finish CMD] [--metrics-file FILE]
   runway-backup list     [--email E] [--media-type T] [--since DATE] [--until DATE] [--favorites]
                          [--match REGEX] [--out DIR] [--config FILE] [--base-url URL] [--retries N]
                          [--timeout SECONDS] [--task-history M] [--json] [-q]
   runway-backup verify   [--out DIR] [--quick] [--config FILE] [--json] [-q]
-  runway-backup gallery  [--out DIR] [--open]
-  runway-backup status   [--out DIR] [--json]
+  runway-backup gallery  [--out DIR] [--config FILE] [--open]
+  runway-backup status   [--out DIR] [--config FILE] [--json]
   runway-backup show     FILE|ASSET_ID [--out DIR] [--config FILE] [--json]
   runway-backup repair   [--out DIR] [--email E]... [--config FILE] [--base-url URL] [--dry-run] [--json] [-q]
   runway-backup forget   FILE|ASSET_ID [--out DIR] [--undo] [--config FILE]
@@ -36,7 +38,7 @@ Usage:
 Every option of a command: runway-backup <command> --help.
 The token comes from the environment variable USEAPI_TOKEN; the base URL from --base-url or USEAPI_BASE_URL.
 Exit codes: 0 done, 1 some files failed or a listing was cut short, 2 bad usage or config, 3 the API refused,
-4 the API could not be reached or answered garbage, 130 interrupted.`;
+4 the API could not be reached or answered garbage, 75 stopped at --max-duration, 130 interrupted.`;
 
 function version(): string {
   // fileURLToPath, not URL.pathname: an install path with spaces or non-ASCII letters is percent-encoded there.

@@ -35,6 +35,18 @@ export interface FileConfig {
   layout?: string;
   /** `--timezone`: the time zone of the layout's dates (IANA name or `local`). */
   timezone?: string;
+  /** `--limit-rate`: bytes per second (`2M`), or a timetable (`"08:00,2M 19:00,off"`). */
+  limitRate?: string;
+  /** `--max-duration`: stop taking new work after this long (`90m`, `2h`). */
+  maxDuration?: string;
+  /** `--log-file`: append one timestamped line per event; relative to the config file's folder. */
+  logFile?: string;
+  /** `--log-format`: `text` or `json` (JSON lines). */
+  logFormat?: 'text' | 'json';
+  /** `--on-finish`: a shell command run after every run, with the outcome in `RUNWAY_BACKUP_*` variables. */
+  onFinish?: string;
+  /** `--metrics-file`: Prometheus text format, for node_exporter's textfile collector; relative as `logFile`. */
+  metricsFile?: string;
 }
 
 /**
@@ -76,6 +88,11 @@ const integerIn =
       ? undefined
       : `an integer from ${min} to ${max}`;
 
+const nonEmptyString =
+  (what: string): FieldCheck =>
+  (value) =>
+    typeof value === 'string' && value.trim() !== '' ? undefined : what;
+
 const FIELDS: Record<keyof FileConfig, FieldCheck> = {
   out: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a folder path'),
   accounts: (v) => (isStringList(v) && v.every(isEmail) ? undefined : 'a list of account emails'),
@@ -104,6 +121,13 @@ const FIELDS: Record<keyof FileConfig, FieldCheck> = {
       : 'a path template like "{mediaType}/{date}_{name}_{id8}.{ext}"',
   timezone: (v) =>
     typeof v === 'string' && v.trim() !== '' ? undefined : 'an IANA time zone name or "local"',
+  // Their syntax is checked where they are parsed, with the field's name (commands/unattended-args.ts).
+  limitRate: nonEmptyString('a rate such as "2M" or a timetable such as "08:00,2M 19:00,off"'),
+  maxDuration: nonEmptyString('a duration such as "90m"'),
+  logFile: nonEmptyString('a file path'),
+  logFormat: (v) => (v === 'text' || v === 'json' ? undefined : '"text" or "json"'),
+  onFinish: nonEmptyString('a shell command'),
+  metricsFile: nonEmptyString('a file path'),
 };
 
 /** Line and column (both from 1) of a character offset in `text`. */
@@ -235,8 +259,11 @@ export async function loadConfigFile(file: string): Promise<FileConfig> {
     if (problem) throw new ConfigError(`Config file ${file}: \`${key}\` must be ${problem}`);
     config[key] = key === 'mediaTypes' ? mediaTypeList(value) : value;
   }
-  if (typeof config.out === 'string') {
-    config.out = path.resolve(path.dirname(path.resolve(file)), expandHome(config.out));
+  // Paths are taken from the config file's folder, so a nightly job can run from anywhere.
+  for (const key of ['out', 'logFile', 'metricsFile'] as const) {
+    const value = config[key];
+    if (typeof value === 'string')
+      config[key] = path.resolve(path.dirname(path.resolve(file)), expandHome(value));
   }
   return config as FileConfig;
 }

@@ -9,6 +9,8 @@ export const EXIT = {
   apiUnavailable: 4,
   /** An error no code path expected (a bug), caught by the last-resort handler: one line, no stack. */
   internal: 70,
+  /** `--max-duration` was reached: the run stopped as Ctrl-C stops it; the next run resumes (EX_TEMPFAIL). */
+  timeLimit: 75,
   interrupted: 130,
 } as const;
 

@@ -38,6 +38,12 @@ describe('config file', () => {
       mtime: true,
       layout: '{mediaType}/{date}_{name}_{id8}.{ext}',
       timezone: 'UTC',
+      limitRate: 'off',
+      maxDuration: '6h',
+      logFile: path.resolve('runway-backup.log'),
+      logFormat: 'text',
+      onFinish: '[ "$RUNWAY_BACKUP_EXIT_CODE" = 0 ] || echo "runway-backup: $RUNWAY_BACKUP_STATE" >&2',
+      metricsFile: path.resolve('runway-backup.prom'),
     });
     const raw = JSON.parse(await fs.readFile(EXAMPLE, 'utf8')) as Record<string, unknown>;
     for (const key of Object.keys(config))

@@ -1,9 +1,17 @@
 import { checkClientOptions } from '../api/client.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { refreshGallery } from '../gallery/refresh.js';
 import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
 import { createProgress, type ProgressReporter, retryNotice } from '../report/progress.js';
-import { type RunRecorder, startRunRecord } from '../report/run-record.js';
+import {
+  describeError,
+  outcomeOf,
+  outcomeOfError,
+  type RunRecorder,
+  readRunRecord,
+  startRunRecord,
+} from '../report/run-record.js';
+import { isStanding, standingWindows } from '../report/standing.js';
 import {
   type BackupEvent,
   type BackupSummary,
@@ -17,8 +25,12 @@ import { checkOutFolder } from '../store/out-folder.js';
 import { describeFilter } from '../store/wanted.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
 import { FILTER_FLAGS } from './filter-flags.js';
+import { finishRefused, markRecorded } from './refused.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
 import { onInterrupt } from './signals.js';
+import { startTimeLimit } from './time-limit.js';
+import { Unattended } from './unattended.js';
+import { nonEmpty, parseDuration, parseLimitRate, parseLogFormat } from './unattended-args.js';
 
 export const BACKUP_FLAGS = {
   out: SHARED_FLAGS.out,
@@ -65,6 +77,36 @@ export const BACKUP_FLAGS = {
     value: 'MODE',
     help: 'walk the task history too: auto (when an assets window is capped), always, never (default auto)',
   },
+  'limit-rate': {
+    type: 'string',
+    value: 'RATE',
+    help: 'bytes per second for all downloads together (800k, 5M, 1.5Mi), or a timetable "08:00,2M 19:00,off"',
+  },
+  'max-duration': {
+    type: 'string',
+    value: 'TIME',
+    help: 'stop after this long (90m, 2h, 5s) as Ctrl-C does, exit 75; the next run resumes',
+  },
+  'log-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'append one timestamped line per event (start, windows, retries, failures, end) to FILE',
+  },
+  'log-format': {
+    type: 'string',
+    value: 'FORMAT',
+    help: 'the log file as text or json (JSON lines); default text',
+  },
+  'on-finish': {
+    type: 'string',
+    value: 'CMD',
+    help: 'run CMD through the shell after every run, with the outcome in RUNWAY_BACKUP_* variables',
+  },
+  'metrics-file': {
+    type: 'string',
+    value: 'FILE',
+    help: "write the run's outcome to FILE in the Prometheus text format (node_exporter's textfile collector)",
+  },
 } as const;
 
 export const BACKUP_SPEC: CommandSpec = {
@@ -73,7 +115,8 @@ export const BACKUP_SPEC: CommandSpec = {
   flags: BACKUP_FLAGS,
   notes: [
     'The token comes from USEAPI_TOKEN. Exit codes: 0 done, 1 some files failed or the listing was cut short,',
-    '2 bad usage or config, 3 the API refused, 4 the API could not be reached, 130 interrupted.',
+    '2 bad usage or config, 3 the API refused, 4 the API could not be reached, 75 stopped at --max-duration,',
+    '130 interrupted.',
   ],
 };
 
@@ -82,17 +125,32 @@ export async function runBackup(argv: string[]): Promise<number> {
     process.stdout.write(commandHelp(BACKUP_SPEC));
     return EXIT.ok;
   }
-  const { values } = parseFlags(argv, BACKUP_FLAGS);
-  const settings = await resolveSettings(
-    { ...flagValues(values), taskHistory: parseTaskHistoryMode(values['task-history']) },
-    process.env,
-  );
-  return backupWithProgress(settings, {
-    json: values.json ?? false,
-    quiet: values.quiet ?? false,
-    dryRun: values['dry-run'] ?? false,
-    gallery: !values['no-gallery'],
-  });
+  try {
+    const { values } = parseFlags(argv, BACKUP_FLAGS);
+    const settings = await resolveSettings(
+      {
+        ...flagValues(values),
+        taskHistory: parseTaskHistoryMode(values['task-history']),
+        limitRate: parseLimitRate(values['limit-rate'], '`--limit-rate`'),
+        maxDurationMs: parseDuration(values['max-duration'], '`--max-duration`'),
+        logFile: nonEmpty('--log-file', values['log-file']),
+        logFormat: parseLogFormat(values['log-format']),
+        onFinish: nonEmpty('--on-finish', values['on-finish']),
+        metricsFile: nonEmpty('--metrics-file', values['metrics-file']),
+      },
+      process.env,
+    );
+    return await backupWithProgress(settings, {
+      json: values.json ?? false,
+      quiet: values.quiet ?? false,
+      dryRun: values['dry-run'] ?? false,
+      gallery: !values['no-gallery'],
+    });
+  } catch (error) {
+    // Refused before it held the folder (a bad flag, config or token, the lock held): `status` must say so.
+    await finishRefused(argv, error);
+    throw error;
+  }
 }
 
 export interface OutputOptions {
@@ -120,9 +178,21 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
   const stderr = process.stderr;
   const tty = Boolean(stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
   const progress = await createProgress({ stream: stderr, tty, quiet: output.quiet || output.dryRun });
-  const notices = new RunNotices(settings, output, progress, stderr);
+  // What the last run already reported (capped windows) is not repeated by a quiet run: cron would mail it nightly.
+  const before = output.dryRun ? undefined : await readRunRecord(settings.out).catch(() => undefined);
+  const notices = new RunNotices(settings, output, progress, stderr, standingWindows(before));
   const controller = new AbortController();
   const removeHandlers = onInterrupt(controller, notices.say);
+  // The log, metrics and hook of an unattended run (none for a dry run, which records nothing).
+  const unattended = new Unattended(
+    output.dryRun ? { out: settings.out, token: settings.token } : { ...settings },
+    (line) => stderr.write(`${line}\n`),
+  );
+  unattended.start(startOptions(settings));
+  const timeLimit = startTimeLimit(settings.maxDurationMs, controller, (line) => {
+    unattended.note('time-limit', line);
+    notices.warn(line);
+  });
   // The record `status` reads: written once this run holds the folder's lock, so a run refused because another
   // holds it leaves that run's record alone. Not for dry runs. A record that cannot be written does not stop a backup.
   let recorder: RunRecorder | undefined;
@@ -148,20 +218,52 @@ export async function backupWithProgress(settings: BackupSettings, output: Outpu
       mtime: settings.mtime,
       layout: settings.layout,
       timeZone: settings.timeZone,
+      limitRate: settings.limitRate,
       signal: controller.signal,
-      onEvent: notices.onEvent,
+      onEvent: (event) => {
+        unattended.onEvent(event);
+        notices.onEvent(event);
+      },
       onLocked,
     });
   } catch (error) {
-    await recorder?.fail(error, settings.token).catch(() => {});
+    if (recorder) {
+      // Ended here; a refusal before the lock is ended by runBackup, which also records it.
+      markRecorded(error);
+      await recorder.fail(error, settings.token).catch(() => {});
+      const [state, exitCode] = [outcomeOfError(error), exitCodeFor(error)];
+      await unattended.end({ state, exitCode, error: describeError(error, settings.token) });
+    }
     throw error;
   } finally {
+    timeLimit.stop();
     progress.stop();
     removeHandlers();
   }
-  await recorder?.finish(summary).catch(() => {});
+  await recorder?.finish(summary, timeLimit.reached).catch(() => {});
   await reportOutcome(summary, settings.out, output, notices.planned);
-  return exitCode(summary);
+  const code = timeLimit.reached && summary.interrupted ? EXIT.timeLimit : exitCode(summary);
+  await unattended.end({
+    state: outcomeOf(summary, timeLimit.reached),
+    exitCode: code,
+    summary: { ...summary },
+  });
+  return code;
+}
+
+/** What the log's first line says about a run: its options as given, never the token. */
+function startOptions(
+  s: BackupSettings,
+): Record<string, string | number | boolean | readonly string[] | undefined> {
+  return {
+    accounts: s.accounts.length ? s.accounts : undefined,
+    mediaTypes: s.mediaTypes,
+    concurrency: s.concurrency,
+    previews: s.previews,
+    baseUrl: s.baseUrl,
+    limitRate: s.limitRate?.map((e) => `${e.minute}m:${e.rate ?? 'off'}`).join(' '),
+    maxDurationSeconds: s.maxDurationMs === undefined ? undefined : s.maxDurationMs / 1000,
+  };
 }
 
 /**
@@ -179,13 +281,16 @@ class RunNotices {
   // refuses) ends with its one error line and nothing else.
   #tasksAnnounced = false;
   #announced: boolean;
+  readonly #standing: ReadonlyMap<string, number>;
 
   constructor(
     settings: BackupSettings,
     output: OutputOptions,
     progress: ProgressReporter,
     stderr: NodeJS.WriteStream,
+    standing: ReadonlyMap<string, number> = new Map(),
   ) {
+    this.#standing = standing;
     this.#settings = settings;
     this.#output = output;
     this.#progress = progress;
@@ -246,7 +351,13 @@ class RunNotices {
       const line = retryNotice(event, this.#settings.retries);
       if (line) say(line);
     }
-    if (event.type === 'listing') this.#listing(event.event);
+    if (event.type === 'listing') this.#listing(event.event, event.account);
+    // Not a warning: the run before said how it ended (status: did not finish, stale lock); a quiet run stays quiet.
+    if (event.type === 'lock-taken-over') {
+      say(
+        `took over a stale lock of pid ${event.pid}${event.host ? ` on ${printable(event.host)}` : ''} (last heartbeat ${event.heartbeatAt}): that run had stopped`,
+      );
+    }
     if (event.type === 'tasks-page' && !this.#tasksAnnounced) {
       this.#tasksAnnounced = true;
       say(
@@ -262,12 +373,14 @@ class RunNotices {
     }
   }
 
-  #listing(e: ListingEvent): void {
+  #listing(e: ListingEvent, account: string | undefined): void {
     if (e.type === 'capped') {
       if (e.splitting) {
         this.say(
           `the API lists at most 1,050 assets at once; ${e.seen} seen, walking each media type separately`,
         );
+      } else if (this.#output.quiet && isStanding(this.#standing, account, e.window, e.seen)) {
+        // Unchanged since the last run: in the summary, --json and status, not in tonight's cron mail.
       } else {
         this.warn(
           `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,

@@ -4,10 +4,11 @@ import { EXIT } from '../exit-codes.js';
 import { writeGallery } from '../gallery/write.js';
 import { formatBytes, printable } from '../report/format.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
-import { resolveOut } from './settings.js';
+import { outFromConfig } from './settings.js';
 
 const GALLERY_FLAGS = {
   out: SHARED_FLAGS.out,
+  config: SHARED_FLAGS.config,
   open: { type: 'boolean', help: "open the page in the desktop's browser" },
 } as const;
 
@@ -27,7 +28,7 @@ export async function runGallery(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values } = parseFlags(argv, GALLERY_FLAGS);
-  const result = await writeGallery({ out: resolveOut(values.out, {}) });
+  const result = await writeGallery({ out: await outFromConfig(values.out, values.config) });
   const problems = result.missing + result.damaged;
   process.stderr.write(
     `Gallery of ${result.assets} assets (${result.files} files, ${formatBytes(result.bytes)})${problems ? `, ${result.missing} missing, ${result.damaged} damaged` : ''}\n`,

@@ -2,13 +2,16 @@ import path from 'node:path';
 import { DEFAULT_BASE_URL } from '../api/client.js';
 import { expandHome, type FileConfig, loadConfigFile } from '../config.js';
 import type { ConcurrencySetting } from '../engine/lanes.js';
+import type { RateSchedule } from '../engine/rate-limit.js';
 import { UsageError } from '../errors.js';
+import type { LogFormat } from '../report/log-file.js';
 import type { TaskHistoryMode } from '../source/sources.js';
 import type { AssetFilter } from '../store/wanted.js';
 import type { MediaType } from '../types.js';
 import { MEDIA_TYPES } from '../types.js';
 import { parseConcurrency, parseEmails, parseInteger, parseMediaTypes } from './args.js';
 import { type RawFilterFlags, resolveFilter } from './filter-flags.js';
+import { parseDuration, parseLimitRate } from './unattended-args.js';
 
 /** What the backup command runs with, after flags > environment > config file > defaults. */
 export interface BackupSettings {
@@ -32,6 +35,15 @@ export interface BackupSettings {
   layout?: string | undefined;
   /** `--timezone`: the zone of the layout's dates. */
   timeZone?: string | undefined;
+  /** `--limit-rate`: the byte budget of the transfers, a rate or a timetable. */
+  limitRate?: RateSchedule | undefined;
+  /** `--max-duration`, in ms: then the run stops as Ctrl-C stops it, and exits 75. */
+  maxDurationMs?: number | undefined;
+  /** `--log-file`, `--log-format`, `--on-finish`, `--metrics-file` (commands/unattended.ts). */
+  logFile?: string | undefined;
+  logFormat?: LogFormat | undefined;
+  onFinish?: string | undefined;
+  metricsFile?: string | undefined;
 }
 
 export interface FlagValues {
@@ -51,6 +63,12 @@ export interface FlagValues {
   noMtime?: boolean | undefined;
   layout?: string | undefined;
   timezone?: string | undefined;
+  limitRate?: RateSchedule | undefined;
+  maxDurationMs?: number | undefined;
+  logFile?: string | undefined;
+  logFormat?: LogFormat | undefined;
+  onFinish?: string | undefined;
+  metricsFile?: string | undefined;
 }
 
 export const DEFAULT_OUT = 'runway-backup';
@@ -69,6 +87,11 @@ export function resolveOut(flag: string | undefined, file: FileConfig): string {
     throw new UsageError('Expected `--out` to be a folder, got an empty value');
   }
   return path.resolve(expandHome(flag ?? file.out ?? DEFAULT_OUT));
+}
+
+/** The folder of a command that reads a backup (`status`, `gallery`): `--out`, else the config file's `out`. */
+export async function outFromConfig(flag: string | undefined, config: string | undefined): Promise<string> {
+  return resolveOut(flag, config ? await loadConfigFile(config) : {});
 }
 
 export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv): Promise<BackupSettings> {
@@ -91,6 +114,12 @@ export async function resolveSettings(flags: FlagValues, env: NodeJS.ProcessEnv)
     mtime: flags.noMtime ? false : (file.mtime ?? true),
     layout: flags.layout ?? file.layout,
     timeZone: flags.timezone ?? file.timezone,
+    limitRate: flags.limitRate ?? parseLimitRate(file.limitRate, '`limitRate` in the config file'),
+    maxDurationMs: flags.maxDurationMs ?? parseDuration(file.maxDuration, '`maxDuration` in the config file'),
+    logFile: flags.logFile ? path.resolve(expandHome(flags.logFile)) : file.logFile,
+    logFormat: flags.logFormat ?? file.logFormat,
+    onFinish: flags.onFinish ?? file.onFinish,
+    metricsFile: flags.metricsFile ? path.resolve(expandHome(flags.metricsFile)) : file.metricsFile,
   };
   return settings;
 }

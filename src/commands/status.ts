@@ -4,10 +4,11 @@ import type { RunRecord } from '../report/run-record.js';
 import { type BackupStatus, readStatus, type StatusState } from '../report/status.js';
 import { describeFilter, isEmptyFilter } from '../store/wanted.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
-import { resolveOut } from './settings.js';
+import { outFromConfig } from './settings.js';
 
 const STATUS_FLAGS = {
   out: SHARED_FLAGS.out,
+  config: SHARED_FLAGS.config,
   json: { type: 'boolean', help: 'print the status as one JSON object on stdout (with `exitCode`)' },
 } as const;
 
@@ -39,16 +40,17 @@ export async function runStatus(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values } = parseFlags(argv, STATUS_FLAGS);
-  const status = await readStatus(resolveOut(values.out, {}));
+  const status = await readStatus(await outFromConfig(values.out, values.config));
   const code = statusExitCode(status.lastEndedState);
   if (values.json) {
-    process.stdout.write(
-      `${JSON.stringify({ ...status, lockHolder: status.lockHolder ?? null, exitCode: code })}\n`,
-    );
+    const json = { ...status, lockHolder: status.lockHolder ?? null, staleLock: status.staleLock ?? null };
+    process.stdout.write(`${JSON.stringify({ ...json, exitCode: code })}\n`);
   } else {
-    process.stdout.write(`${statusLine(status)}\n`);
-    const details = statusDetails(status.lastEnded);
-    if (details.length) process.stderr.write(`${details.join('\n')}\n`);
+    // The report on stdout; stderr only for what is wrong (the failed files, once each), so that cron's mail of
+    // `status >/dev/null` holds the failures and nothing on a good morning.
+    const { notes, problems } = statusDetails(status.lastEnded);
+    process.stdout.write(`${[statusLine(status), ...notes].join('\n')}\n`);
+    if (problems.length) process.stderr.write(`${problems.join('\n')}\n`);
   }
   return code;
 }
@@ -71,9 +73,11 @@ const HEADS: Record<StatusState, string> = {
   none: 'no run recorded',
   running: 'running',
   unfinished: 'did not finish',
+  stale: 'stale lock',
   done: 'done',
   failed: 'some files failed',
   interrupted: 'interrupted',
+  stopped: 'stopped at its time limit',
   refused: 'refused',
   error: 'stopped by an error',
 };
@@ -108,6 +112,10 @@ function describeRun(record: RunRecord, state: StatusState, now: number): string
 }
 
 export function statusLine(status: BackupStatus, now = Date.now()): string {
+  if (status.state === 'stale' && status.last && status.staleLock) {
+    const { pid, host, heartbeatAt } = status.staleLock;
+    return `stale lock (last heartbeat ${when(heartbeatAt)}${ago(heartbeatAt, now)}, pid ${pid}${host ? ` on ${printable(host)}` : ''}): the run started ${when(status.last.startedAt)} stopped without recording an end; the next backup takes the lock over and resumes`;
+  }
   const extras: string[] = [];
   if (status.incompleteAssets) extras.push(`${status.incompleteAssets} assets not complete in the manifest`);
   if (status.deletedOnRunway)
@@ -116,6 +124,10 @@ export function statusLine(status: BackupStatus, now = Date.now()): string {
     extras.push(`${plural(status.outOfReach, 'asset')} out of reach of the listing, kept here`);
   if (status.lockHolder && status.state !== 'running')
     extras.push(`pid ${status.lockHolder.pid} holds the lock now`);
+  if (status.lockRefusal)
+    extras.push(
+      `a backup was refused ${when(status.lockRefusal.at)}: ${printable(status.lockRefusal.error.message)}`,
+    );
   const tail = extras.length ? `; ${extras.join('; ')}` : '';
   if (status.state === 'none') return `no run recorded in ${status.out}${tail}`;
   if (status.state === 'running' && status.last) {
@@ -127,18 +139,22 @@ export function statusLine(status: BackupStatus, now = Date.now()): string {
   return status.last ? `${describeRun(status.last, status.state, now)}${tail}` : `no run recorded${tail}`;
 }
 
-/** The failures by name and the capped windows of a run, one per line. */
-export function statusDetails(record: RunRecord | undefined): string[] {
+/**
+ * A run's details, one per line: `problems` (the failed files) are what is wrong; `notes` (capped windows, assets
+ * gone before they could be fetched) are standing facts of the account, not failures of the backup.
+ */
+export function statusDetails(record: RunRecord | undefined): { notes: string[]; problems: string[] } {
   const s = record?.summary;
-  if (!s) return [];
-  const lines: string[] = [];
-  for (const f of s.failures ?? []) lines.push(`  failed: ${printable(f.path)}: ${printable(f.reason)}`);
+  const notes: string[] = [];
+  const problems: string[] = [];
+  if (!s) return { notes, problems };
+  for (const f of s.failures ?? []) problems.push(`  failed: ${printable(f.path)}: ${printable(f.reason)}`);
   for (const c of s.cappedWindows ?? []) {
-    lines.push(
+    notes.push(
       `  listing capped: ${c.window}${c.account ? ` (${printable(c.account)})` : ''}, ${c.seen} seen`,
     );
   }
   for (const g of s.gone ?? [])
-    lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
-  return lines;
+    notes.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
+  return { notes, problems };
 }

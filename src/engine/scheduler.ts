@@ -15,6 +15,8 @@ export interface SchedulerOptions {
   split?: boolean;
   /** How often the lane controller measures, in ms. @default 500 */
   tickMs?: number;
+  /** Whether `--limit-rate` held the throughput since the last call: then more lanes cannot help, and none grow. */
+  rateLimited?: (() => boolean) | undefined;
 }
 
 export class Scheduler {
@@ -38,7 +40,8 @@ export class Scheduler {
     });
     this.#timer = setInterval(() => {
       // The lanes were the limit when work was waiting for them (not when the listing was).
-      this.lanes.tick(this.#isBusy());
+      const limited = options.rateLimited?.() ?? false;
+      this.lanes.tick(this.#isBusy() && !limited);
       void this.#maybeSplit();
     }, options.tickMs ?? 500);
     this.#timer.unref();

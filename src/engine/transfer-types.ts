@@ -4,6 +4,7 @@
  */
 import type { RateGate, RetryInfo } from '../retry.js';
 import type { PartIO } from './part-file.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { ResumeState } from './segments.js';
 import type { Transport } from './transport.js';
 
@@ -55,6 +56,8 @@ export interface TransferOptions {
   spawn?: ((job: () => Promise<void>) => void) | undefined;
   /** Each chunk's new bytes as they are written. Must be cheap. */
   onBytes?: ((bytes: number) => void) | undefined;
+  /** `--limit-rate`: the run's byte budget, shared by every transfer; each chunk waits its turn before it is written. */
+  rateLimit?: RateLimiter | undefined;
   /** The first answer: the file's size when the server says it, and the bytes kept from a `.part`. */
   onStart?: ((info: { total: number | undefined; offset: number }) => void) | undefined;
   onRetry?: ((info: RetryInfo) => void) | undefined;

@@ -337,6 +337,8 @@ export class FileTransfer {
   }
 
   async #write(data: Buffer, seg: Segment, voided: AbortSignal, release: boolean): Promise<void> {
+    // The budget is spent before the write, so the next read of the socket waits too (TCP slows the sender).
+    await this.#o.rateLimit?.take(data.length, voided);
     await this.#writer.write(data, seg.pos, voided);
     // Written and hashed (or to be hashed from the disk): nothing reads these bytes again.
     if (release) chunkReleaser.release(data);

@@ -18,10 +18,11 @@ export const RUN_RECORD_VERSION = 1;
 
 /**
  * `done`: every file is on disk; `failed`: the run finished but some files failed; `interrupted`: Ctrl-C or a
- * signal; `refused`: the API or the command line refused the run (bad token, expired subscription, bad flag);
- * `error`: something else stopped it (disk full, network gone); `running`: started and not ended (yet).
+ * signal; `stopped`: it reached its `--max-duration` and stopped as Ctrl-C does (the next run resumes);
+ * `refused`: the API or the command line refused the run (bad token, expired subscription, bad flag, bad config,
+ * the folder's lock held); `error`: something else stopped it (disk full, network gone); `running`: started and not ended (yet).
  */
-export type RunOutcome = 'running' | 'done' | 'failed' | 'interrupted' | 'refused' | 'error';
+export type RunOutcome = 'running' | 'done' | 'failed' | 'interrupted' | 'stopped' | 'refused' | 'error';
 
 /** The summary as the engine reported it. Stored whole, so fields added to BackupSummary later flow through. */
 export type RecordedSummary = Partial<BackupSummary> & { [field: string]: unknown };
@@ -82,8 +83,9 @@ function isRecord(value: unknown): value is RunRecord {
 export function outcomeOf(
   summary: Pick<BackupSummary, 'interrupted' | 'filesFailed'> &
     Partial<Pick<BackupSummary, 'failedAccounts' | 'incompleteWindows'>>,
+  timeUp = false,
 ): RunOutcome {
-  if (summary.interrupted) return 'interrupted';
+  if (summary.interrupted) return timeUp ? 'stopped' : 'interrupted';
   // An account the API refused, or a listing cut short, leaves the backup incomplete as surely as a failed file.
   const missed = (summary.failedAccounts?.length ?? 0) + (summary.incompleteWindows?.length ?? 0);
   return summary.filesFailed > 0 || missed > 0 ? 'failed' : 'done';
@@ -109,7 +111,8 @@ export function outcomeOfError(error: unknown): RunOutcome {
 /** A run being recorded: `start` wrote the `running` record; `finish` or `fail` writes how it ended. */
 export interface RunRecorder {
   readonly record: RunRecord;
-  finish(summary: BackupSummary): Promise<void>;
+  /** `timeUp`: the run was stopped by its `--max-duration`, not by a signal. */
+  finish(summary: BackupSummary, timeUp?: boolean): Promise<void>;
   fail(error: unknown, token?: string): Promise<void>;
 }
 
@@ -118,9 +121,7 @@ export interface RunRecorder {
  * `previous`, so `status` can still report last night while tonight's run is going.
  */
 export async function startRunRecord(out: string, now: Date = new Date()): Promise<RunRecorder> {
-  let previous = await readRunRecord(out).catch(() => undefined);
-  // A `running` record with no end is itself a run that did not finish: keep it as the previous run, as it is.
-  if (previous) previous = { ...previous, previous: undefined };
+  const previous = await previousOf(out);
   const record: RunRecord = {
     version: RUN_RECORD_VERSION,
     tool: 'runway-backup',
@@ -142,9 +143,44 @@ export async function startRunRecord(out: string, now: Date = new Date()): Promi
   };
   return {
     record,
-    finish: (summary) => end({ outcome: outcomeOf(summary), summary: { ...summary } }),
+    finish: (summary, timeUp) => end({ outcome: outcomeOf(summary, timeUp), summary: { ...summary } }),
     fail: (error, token) => end({ outcome: outcomeOfError(error), error: describeError(error, token) }),
   };
+}
+
+/**
+ * The record before this run, one level deep. A `running` record with no end is itself a run that did not finish:
+ * kept as it is. A record without a summary (a refused run) keeps the summary of the run before it, so that the
+ * standing conditions (capped windows) are compared with the last run that listed.
+ */
+async function previousOf(out: string): Promise<RunRecord | undefined> {
+  const previous = await readRunRecord(out).catch(() => undefined);
+  if (!previous) return undefined;
+  const kept = previous.summary ? undefined : previous.previous;
+  return { ...previous, previous: kept ? { ...kept, previous: undefined } : undefined };
+}
+
+/**
+ * Records a run refused before it held the folder (no token, a bad config, an unwritable folder): `status` then
+ * says `refused` with its reason the next morning, instead of the night before's `done`.
+ */
+export async function writeRefusedRecord(out: string, error: unknown, token?: string): Promise<void> {
+  const now = new Date().toISOString();
+  await writeRecord(out, {
+    version: RUN_RECORD_VERSION,
+    tool: 'runway-backup',
+    pid: process.pid,
+    startedAt: now,
+    endedAt: now,
+    outcome: 'refused',
+    error: describeError(error, token),
+    previous: await previousOf(out),
+  });
+}
+
+/** The last summary recorded in `out`: the last run's, or the one before a refused or killed run. */
+export function lastSummary(record: RunRecord | undefined): RecordedSummary | undefined {
+  return record?.summary ?? record?.previous?.summary ?? record?.previous?.previous?.summary;
 }
 
 async function writeRecord(out: string, record: RunRecord): Promise<void> {

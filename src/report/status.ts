@@ -4,16 +4,18 @@
  * What `runway-backup status` reports: the last run from its record, whether a process holds the lock now, and how
  * many assets the manifest still wants. Reads only; never takes the lock.
  */
-import { readLockHolder } from '../store/lock.js';
+import { LOCK_STALE_MS, readLockState } from '../store/lock.js';
 import { Manifest } from '../store/manifest.js';
 import { unwantedRecords } from '../store/unwanted.js';
+import { type LockRefusal, readLockRefusal } from './refusal.js';
 import { type RunOutcome, type RunRecord, readRunRecord } from './run-record.js';
 
 /**
  * `none`: no run recorded; `running`: a run holds the lock now; `unfinished`: the last run started and never
- * recorded an end, and nobody holds the lock (killed, crashed, power cut); otherwise how the last run ended.
+ * recorded an end, and nobody holds the lock (killed, crashed, power cut); `stale`: the same, and its lock is still
+ * there with a heartbeat older than the bound (a run killed in another container or on another host); otherwise how the last run ended.
  */
-export type StatusState = 'none' | 'running' | 'unfinished' | Exclude<RunOutcome, 'running'>;
+export type StatusState = 'none' | 'running' | 'unfinished' | 'stale' | Exclude<RunOutcome, 'running'>;
 
 export interface BackupStatus {
   out: string;
@@ -26,6 +28,10 @@ export interface BackupStatus {
   lastEndedState: StatusState;
   /** The live process holding the output folder's lock, if any (a backup or a verify). */
   lockHolder: { pid: number } | undefined;
+  /** The lock file when it is stale: whose it is and its last heartbeat (the next backup takes it over). */
+  staleLock: { pid: number; host: string; heartbeatAt: string } | undefined;
+  /** A run refused because the lock was held, later than the last run recorded (shown beside `running`). */
+  lockRefusal: LockRefusal | undefined;
   /** Assets the manifest records as not complete yet (a file failed, missing or damaged); undefined without one. */
   incompleteAssets: number | undefined;
   /** Assets the backup holds whose asset Runway deleted (files kept here); undefined without a manifest. */
@@ -40,9 +46,46 @@ function stateOf(record: RunRecord | undefined, holderPid: number | undefined): 
   return holderPid !== undefined && holderPid === record.pid ? 'running' : 'unfinished';
 }
 
+/** A run refused because the lock was held, as a record: when nothing runs now, it is the latest word. */
+function refusedRecord(refusal: LockRefusal, previous: RunRecord | undefined): RunRecord {
+  const { at, pid, error } = refusal;
+  const before = previous ? { ...previous, previous: undefined } : undefined;
+  return {
+    version: 1,
+    tool: 'runway-backup',
+    pid,
+    startedAt: at,
+    endedAt: at,
+    outcome: 'refused',
+    error,
+    previous: before,
+  };
+}
+
+function isLater(refusal: LockRefusal | undefined, record: RunRecord | undefined): refusal is LockRefusal {
+  if (!refusal) return false;
+  return !record || Date.parse(refusal.at) > Date.parse(record.endedAt ?? record.startedAt);
+}
+
 export async function readStatus(out: string): Promise<BackupStatus> {
-  const [last, lockHolder] = await Promise.all([readRunRecord(out), readLockHolder(out)]);
-  const state = stateOf(last, lockHolder?.pid);
+  const [recorded, lock, refused] = await Promise.all([
+    readRunRecord(out),
+    readLockState(out),
+    readLockRefusal(out),
+  ]);
+  const lockHolder = lock?.live ? { pid: lock.pid } : undefined;
+  const stale =
+    lock && !lock.live && Date.now() - lock.heartbeatAt.getTime() > LOCK_STALE_MS
+      ? { pid: lock.pid, host: lock.host, heartbeatAt: lock.heartbeatAt.toISOString() }
+      : undefined;
+  const refusal = isLater(refused, recorded) ? refused : undefined;
+  let last = recorded;
+  let state = stateOf(last, lockHolder?.pid);
+  if (state === 'unfinished' && stale) state = 'stale';
+  if (refusal && state !== 'running') {
+    last = refusedRecord(refusal, recorded);
+    state = 'refused';
+  }
   const lastEnded = state === 'running' ? last?.previous : last;
   const lastEndedState = state === 'running' ? stateOf(lastEnded, undefined) : state;
   return {
@@ -52,6 +95,8 @@ export async function readStatus(out: string): Promise<BackupStatus> {
     lastEnded,
     lastEndedState,
     lockHolder,
+    staleLock: stale,
+    lockRefusal: state === 'running' ? refusal : undefined,
     ...(await countManifest(out)),
   };
 }

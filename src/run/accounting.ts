@@ -52,6 +52,8 @@ export type BackupEvent =
   | { type: 'asset-filtered'; asset: Asset; account: string | undefined; reason: LeftOutBy }
   /** `forget` (or the config's `exclude`) made the asset unwanted: not fetched; `path` is its main file's. */
   | { type: 'asset-unwanted'; unwanted: UnwantedAsset }
+  /** The folder's lock was stale (its heartbeat too old) and this run took it over. */
+  | { type: 'lock-taken-over'; pid: number; host: string; heartbeatAt: string }
   /** An account's listing was refused; the other accounts go on. */
   | { type: 'account-failed'; account: string | undefined; code: string; reason: string };
 
@@ -205,6 +207,11 @@ export class Accounting {
   }
 
   /** What the account's sources found: the assets walk's events, capped windows, skipped items and artifacts. */
+  lockTakenOver(stale: { pid: number; host: string; heartbeatAt: Date }): void {
+    const { pid, host, heartbeatAt } = stale;
+    this.#emit({ type: 'lock-taken-over', pid, host, heartbeatAt: heartbeatAt.toISOString() });
+  }
+
   source(account: string | undefined, event: SourceEvent): void {
     const s = this.summary;
     switch (event.type) {

@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { type AssetsClient, createClient } from '../api/client.js';
 import { createLanes } from '../engine/lanes.js';
+import { RateLimiter } from '../engine/rate-limit.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { FileTransfer } from '../engine/transfer.js';
 import { AbortError, DiskError, RunwayBackupError, UnsafePathError } from '../errors.js';
@@ -74,13 +75,20 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   };
 
   // A dry run writes nothing: it neither creates nor locks the folder.
-  const release = o.dryRun ? async () => {} : await claimOutFolder(out, options.onLocked, closeClient);
+  const release = o.dryRun
+    ? async () => {}
+    : await claimOutFolder(out, options.onLocked, closeClient, (stale) => acct.lockTakenOver(stale));
   const onAbort = (): void => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) controller.abort();
   const signal = controller.signal;
   lanes.onChange((n) => acct.lanes(n));
-  const scheduler = new Scheduler({ lanes, split: o.split });
+  const limiter = o.limitRate ? new RateLimiter({ schedule: o.limitRate }) : undefined;
+  const scheduler = new Scheduler({
+    lanes,
+    split: o.split,
+    rateLimited: () => limiter?.takeLimited() ?? false,
+  });
   const assets = new Set<Promise<void>>();
   let manifest: Manifest | undefined;
 
@@ -91,7 +99,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     if (!o.dryRun) await manifest.setFilter(o.filter);
     // Before anything is planned: files move to the run's layout first, so that planning finds them there.
     await moveToLayout(manifest, out, o, signal, acct);
-    const run = new Run(o, out, manifest, client, scheduler, acct, signal, stop, options);
+    const run = new Run(o, out, manifest, client, scheduler, acct, signal, stop, { ...options, limiter });
     await walkAccounts(run, assets);
     scheduler.drain();
     while (assets.size > 0) await Promise.allSettled([...assets]);
@@ -188,7 +196,7 @@ class Run {
     readonly acct: Accounting,
     readonly signal: AbortSignal,
     readonly stop: (error: unknown) => void,
-    readonly extra: Pick<BackupOptions, 'transport' | 'io'>,
+    readonly extra: Pick<BackupOptions, 'transport' | 'io'> & { limiter: RateLimiter | undefined },
   ) {
     this.#perAccountFolders = o.accounts.length > 1;
     this.#claims = claimsFromManifest(manifest);
@@ -411,6 +419,7 @@ class Run {
       knownDirs: this.#knownDirs,
       transport: this.extra.transport,
       io: this.extra.io,
+      rateLimit: this.extra.limiter,
       spawn: (segment) => void this.scheduler.run(segment),
       onStart: ({ total, offset }) => this.acct.size(job, total, offset),
       onBytes: (bytes) => {

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { ensureDir } from '../fsutil.js';
 import { removeDeadAtomicTemps } from '../store/atomic-write.js';
-import { acquireLock } from '../store/lock.js';
+import { acquireLock, type StaleLock } from '../store/lock.js';
 import { checkOutFolder } from '../store/out-folder.js';
 import { ATOMIC_OWN_FILES } from '../store/own-files.js';
 
@@ -19,6 +19,7 @@ export async function claimOutFolder(
   out: string,
   onLocked: (() => Promise<void> | void) | undefined,
   abandon: () => void,
+  onTakeover?: (stale: StaleLock) => void,
 ): Promise<() => Promise<void>> {
   try {
     await checkOutFolder(out);
@@ -32,7 +33,7 @@ export async function claimOutFolder(
   }
   let release: () => Promise<void> = async () => {};
   try {
-    release = await acquireLock(out);
+    release = await acquireLock(out, { onTakeover });
     // A run killed while it rewrote the manifest, the run record or the gallery left that write's temp file:
     // ours to clear, now that the folder is ours.
     await removeDeadAtomicTemps(out, ATOMIC_OWN_FILES);

@@ -3,6 +3,7 @@
 import type { AssetsClient } from '../api/client.js';
 import type { ConcurrencySetting } from '../engine/lanes.js';
 import type { PartIO } from '../engine/part-file.js';
+import type { RateSchedule } from '../engine/rate-limit.js';
 import type { Transport } from '../engine/transport.js';
 import { UsageError } from '../errors.js';
 import { parseTaskHistoryMode, TASK_HISTORY_MODES, type TaskHistoryMode } from '../source/sources.js';
@@ -60,6 +61,11 @@ export interface BackupOptions {
   layout?: string | undefined;
   /** The time zone of the layout's dates: an IANA name or `local`. @default 'UTC' */
   timeZone?: string | undefined;
+  /**
+   * `--limit-rate`: the byte budget of every file transfer together, one rate or a timetable (`parseRateSchedule`).
+   * The listing is not counted. @default no limit
+   */
+  limitRate?: RateSchedule | undefined;
   signal?: AbortSignal | undefined;
   /** Progress and findings, as they happen. Must be cheap: `file-bytes` fires per chunk. */
   onEvent?: ((event: BackupEvent) => void) | undefined;
@@ -98,6 +104,7 @@ export interface ResolvedBackupOptions {
   mtime: boolean;
   layout: LayoutTemplate;
   timeZone: string;
+  limitRate: RateSchedule | undefined;
 }
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number): number {
@@ -147,7 +154,12 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
     throw new UsageError(`Expected \`taskHistory\` to be one of ${TASK_HISTORY_MODES.join(', ')}`);
   }
   const filter = resolveFilter(options.filter, [...new Set(types)]);
+  const limitRate = options.limitRate;
+  if (limitRate !== undefined && (!Array.isArray(limitRate) || limitRate.length === 0)) {
+    throw new UsageError('Expected `limitRate` to be a timetable from parseRateSchedule');
+  }
   return {
+    limitRate,
     token: options.token,
     baseUrl: options.baseUrl,
     out: options.out,

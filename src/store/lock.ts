@@ -9,6 +9,14 @@ import { LOCK_NAME } from './own-files.js';
 
 export { LOCK_NAME };
 
+/** Another live run holds the folder (a UsageError, exit 2, as before: only its class tells it apart). */
+export class LockHeldError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockHeldError';
+  }
+}
+
 /** Held only while a stale lock is being replaced, so that two runs cannot both replace it. */
 const BREAK_NAME = `${LOCK_NAME}.break`;
 /** A break lock older than this was left by a run killed in the middle of a takeover. */
@@ -19,6 +27,31 @@ interface Holder {
   host: string;
   /** Unique per acquisition: tells this lock from an older one of a process that had the same pid. */
   token: string;
+}
+
+/**
+ * The holder refreshes its lock file's mtime this often (the heartbeat), and a lock whose mtime is older than
+ * `LOCK_STALE_MS` is stale whatever host and pid it names: a run killed in another container (a new hostname every
+ * time), or on a host that is gone, or whose pid was reused, no longer holds the folder forever. The bound is six
+ * heartbeats, so a busy disk or a slow network share that delays a few refreshes does not lose a live run its lock.
+ */
+export const LOCK_HEARTBEAT_MS = 10_000;
+export const LOCK_STALE_MS = 60_000;
+
+export interface LockOptions {
+  /** @default LOCK_HEARTBEAT_MS */
+  heartbeatMs?: number | undefined;
+  /** @default LOCK_STALE_MS */
+  staleMs?: number | undefined;
+  /** Called when a stale lock was taken over: whose it was, and when it last beat. */
+  onTakeover?: ((stale: StaleLock) => void) | undefined;
+}
+
+/** A lock that was (or is) stale: who it names and its last heartbeat. */
+export interface StaleLock {
+  pid: number;
+  host: string;
+  heartbeatAt: Date;
 }
 
 /** Locks held by this process, by absolute folder: a second acquire in the same process is refused. */
@@ -41,22 +74,61 @@ function parse(text: string): Holder | undefined {
   return Number.isInteger(pid) && pid > 0 ? { pid, host, token } : undefined;
 }
 
-async function readHolder(file: string): Promise<{ text: string; holder: Holder | undefined } | undefined> {
+interface LockFile {
+  text: string;
+  holder: Holder | undefined;
+  /** The last heartbeat: the lock file's mtime. */
+  beat: Date;
+}
+
+async function readHolder(file: string): Promise<LockFile | undefined> {
   try {
-    const text = await fs.readFile(file, 'utf8');
-    return { text, holder: parse(text) };
+    const [text, stat] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    return { text, holder: parse(text), beat: stat.mtime };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
 }
 
-/** Whether the process named in a lock may still be writing. A lock of another host is assumed live. */
-function isLive(holder: Holder | undefined, out: string): boolean {
+/**
+ * Whether the process named in a lock may still be writing. A lock whose heartbeat is older than `staleMs` is not,
+ * whoever it names; a fresh lock of another host is assumed live (its pid means nothing here).
+ */
+function isLive(lock: LockFile, out: string, staleMs: number): boolean {
+  const { holder } = lock;
   if (holder === undefined) return false;
-  if (holder.host !== '' && holder.host !== os.hostname()) return true;
-  if (holder.pid === process.pid) return heldHere.get(out) === holder.token;
+  const here = holder.host === '' || holder.host === os.hostname();
+  if (here && holder.pid === process.pid && heldHere.get(out) === holder.token) return true;
+  if (Date.now() - lock.beat.getTime() > staleMs) return false;
+  if (!here) return true;
+  if (holder.pid === process.pid) return false;
   return alive(holder.pid);
+}
+
+/**
+ * Refreshes the lock's mtime while it is ours. Stops by itself once the file is gone or holds another token (taken
+ * over after this process stalled for longer than the bound). Never keeps the process alive.
+ */
+function startHeartbeat(file: string, token: string, everyMs: number): () => void {
+  let stopped = false;
+  const beat = async (): Promise<void> => {
+    const current = await readHolder(file).catch(() => undefined);
+    if (stopped) return;
+    if (current?.holder?.token !== token) {
+      stopped = true;
+      clearInterval(timer);
+      return;
+    }
+    const now = new Date();
+    await fs.utimes(file, now, now).catch(() => {});
+  };
+  const timer = setInterval(() => void beat(), everyMs);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }
 
 /**
@@ -118,18 +190,20 @@ async function removeDeadTemps(folder: string): Promise<void> {
  * this, under the break lock: without it, two runs that both saw the same stale lock could each remove it, and
  * the slower one would remove the fresh lock the faster one had just taken.
  */
-async function breakStale(out: string, file: string, staleText: string): Promise<void> {
+async function breakStale(out: string, file: string, staleText: string): Promise<boolean> {
   const breakFile = path.join(out, BREAK_NAME);
   if (!(await createExclusive(breakFile, `${process.pid}\n`))) {
     // Another run is taking over right now; a break lock left by a crash is cleared after a while.
     const stat = await fs.stat(breakFile).catch(() => undefined);
     if (stat && Date.now() - stat.mtimeMs > BREAK_STALE_MS) await fs.rm(breakFile, { force: true });
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
-    return;
+    return false;
   }
   try {
     const current = await readHolder(file);
-    if (current?.text === staleText) await fs.rm(file, { force: true });
+    if (current?.text !== staleText) return false;
+    await fs.rm(file, { force: true });
+    return true;
   } finally {
     await fs.rm(breakFile, { force: true });
   }
@@ -141,7 +215,8 @@ async function breakStale(out: string, file: string, staleText: string): Promise
  * runs try that at once, exactly one wins. A second acquire of the same folder in the same process is refused.
  * The returned function removes the lock, and only if it is still this acquisition's own.
  */
-export async function acquireLock(out: string): Promise<() => Promise<void>> {
+export async function acquireLock(out: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+  const staleMs = options.staleMs ?? LOCK_STALE_MS;
   const folder = path.resolve(out);
   const file = path.join(folder, LOCK_NAME);
   const token = randomBytes(12).toString('hex');
@@ -152,11 +227,13 @@ export async function acquireLock(out: string): Promise<() => Promise<void>> {
     }
     if (await createExclusive(file, content)) {
       heldHere.set(folder, token);
+      const stopHeartbeat = startHeartbeat(file, token, options.heartbeatMs ?? LOCK_HEARTBEAT_MS);
       await removeDeadTemps(folder);
       let released = false;
       return async () => {
         if (released) return;
         released = true;
+        stopHeartbeat();
         if (heldHere.get(folder) === token) heldHere.delete(folder);
         const current = await readHolder(file);
         if (current?.holder?.token === token) await fs.rm(file, { force: true });
@@ -164,20 +241,33 @@ export async function acquireLock(out: string): Promise<() => Promise<void>> {
     }
     const current = await readHolder(file);
     if (current === undefined) continue; // released between our attempt and the read: try again
-    if (isLive(current.holder, folder)) {
+    if (isLive(current, folder, staleMs)) {
       const pid = current.holder?.pid;
-      throw new UsageError(
+      throw new LockHeldError(
         `Another runway-backup (pid ${pid}) is writing to ${folder}; wait for it or stop it`,
       );
     }
-    await breakStale(folder, file, current.text);
+    if ((await breakStale(folder, file, current.text)) && current.holder) {
+      options.onTakeover?.({ pid: current.holder.pid, host: current.holder.host, heartbeatAt: current.beat });
+    }
   }
   throw new UsageError(`Cannot take the lock ${file}`);
 }
 
 /** The live process holding `<out>`'s lock, or undefined when nobody holds it (or its holder is gone). */
 export async function readLockHolder(out: string): Promise<{ pid: number } | undefined> {
+  const state = await readLockState(out);
+  return state?.live ? { pid: state.pid } : undefined;
+}
+
+/** The lock file as it stands: whose it is, its last heartbeat, and whether it is live; undefined when absent. */
+export async function readLockState(
+  out: string,
+  staleMs: number = LOCK_STALE_MS,
+): Promise<(StaleLock & { live: boolean }) | undefined> {
   const folder = path.resolve(out);
   const current = await readHolder(path.join(folder, LOCK_NAME)).catch(() => undefined);
-  return current?.holder && isLive(current.holder, folder) ? { pid: current.holder.pid } : undefined;
+  if (!current?.holder) return undefined;
+  const { pid, host } = current.holder;
+  return { pid, host, heartbeatAt: current.beat, live: isLive(current, folder, staleMs) };
 }

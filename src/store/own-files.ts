@@ -12,6 +12,8 @@ export const JOURNAL_NAME = 'manifest.journal';
 export const LOCK_NAME = '.runway-backup.lock';
 /** The record of the last run, read by `status`. */
 export const RUN_RECORD_NAME = '.runway-backup-status.json';
+/** The last run refused because another held the lock (beside the lock: the run holding it owns the record). */
+export const LOCK_REFUSAL_NAME = `${LOCK_NAME}.refused.json`;
 /** The offline gallery. */
 export const GALLERY_NAME = 'index.html';
 /** Marks an index.html as ours: only a file carrying it is ever overwritten. */
@@ -30,4 +32,5 @@ export const ATOMIC_OWN_FILES: readonly string[] = [
   RUN_RECORD_NAME,
   GALLERY_NAME,
   CHECKSUMS_NAME,
+  LOCK_REFUSAL_NAME,
 ];
