@@ -135,7 +135,15 @@ describe('filters select the same assets in list, backup --dry-run and backup', 
       expect(result.stderr).toMatch(message);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).not.toMatch(/\n\s+at |secret-token/);
-      expect(await fs.readdir(out)).toEqual([]);
+      // Nothing is written but, for backup, the record of the refused run (issue 20: status must say `refused`).
+      const written = await fs.readdir(out);
+      if (command === 'list') expect(written).toEqual([]);
+      else {
+        expect(written).toEqual(['.runway-backup-status.json']);
+        const record = JSON.parse(await fs.readFile(path.join(out, written[0] as string), 'utf8'));
+        expect(record.outcome).toBe('refused');
+        expect(JSON.stringify(record)).not.toContain('secret-token');
+      }
     }
   });
 
