@@ -1,8 +1,7 @@
 import { checkClientOptions } from '../api/client.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { refreshGallery } from '../gallery/refresh.js';
-import { formatBytes, formatDuration, plural, printable } from '../report/format.js';
-import { createProgress, type ProgressReporter, retryNotice } from '../report/progress.js';
+import { createProgress } from '../report/progress.js';
 import {
   describeError,
   outcomeOf,
@@ -11,19 +10,13 @@ import {
   readRunRecord,
   startRunRecord,
 } from '../report/run-record.js';
-import { isStanding, standingWindows } from '../report/standing.js';
-import {
-  type BackupEvent,
-  type BackupSummary,
-  backup,
-  type FileJob,
-  type UnwantedAsset,
-} from '../run/backup.js';
-import type { ListingEvent } from '../source/paginate.js';
+import { standingWindows } from '../report/standing.js';
+import { type BackupSummary, backup } from '../run/backup.js';
 import { parseTaskHistoryMode } from '../source/sources.js';
 import { checkOutFolder } from '../store/out-folder.js';
-import { describeFilter } from '../store/wanted.js';
 import { type CommandSpec, commandHelp, helpRequested, parseFlags, SHARED_FLAGS } from './args.js';
+import { type OutputOptions, type PlannedFile, RunNotices } from './backup-notices.js';
+import { describeSummary } from './backup-summary.js';
 import { FILTER_FLAGS } from './filter-flags.js';
 import { finishRefused, markRecorded } from './refused.js';
 import { type BackupSettings, flagValues, resolveSettings } from './settings.js';
@@ -153,21 +146,7 @@ export async function runBackup(argv: string[]): Promise<number> {
   }
 }
 
-export interface OutputOptions {
-  json: boolean;
-  quiet: boolean;
-  dryRun: boolean;
-  /** Refresh `<out>/index.html` after a run that changed something. @default true */
-  gallery?: boolean;
-  /** Print where the backup goes before starting. @default true */
-  announce?: boolean | undefined;
-}
-
-/** A dry run's `--json` carries the list it printed as lines otherwise. */
-export interface PlannedFile {
-  path: string;
-  bytes: number | undefined;
-}
+export type { OutputOptions, PlannedFile } from './backup-notices.js';
 
 /** Runs a backup with bars or lines on stderr and the summary; shared by `backup` and `demo`. */
 export async function backupWithProgress(settings: BackupSettings, output: OutputOptions): Promise<number> {
@@ -266,136 +245,6 @@ function startOptions(
   };
 }
 
-/**
- * What the CLI says while a backup runs, from its events, above the bars or between the lines: where it goes,
- * retries of the API, capped and cut-short windows, files kept aside; and a dry run's list of planned files.
- */
-class RunNotices {
-  /** A dry run's files, for `--json`. */
-  readonly planned: PlannedFile[] = [];
-  readonly #settings: BackupSettings;
-  readonly #output: OutputOptions;
-  readonly #progress: ProgressReporter;
-  readonly #stderr: NodeJS.WriteStream;
-  // Said when the first page of the listing has come back: a run that fails before (bad options, an API that
-  // refuses) ends with its one error line and nothing else.
-  #tasksAnnounced = false;
-  #announced: boolean;
-  readonly #standing: ReadonlyMap<string, number>;
-
-  constructor(
-    settings: BackupSettings,
-    output: OutputOptions,
-    progress: ProgressReporter,
-    stderr: NodeJS.WriteStream,
-    standing: ReadonlyMap<string, number> = new Map(),
-  ) {
-    this.#standing = standing;
-    this.#settings = settings;
-    this.#output = output;
-    this.#progress = progress;
-    this.#stderr = stderr;
-    this.#announced = !(output.announce ?? true);
-  }
-
-  // A dry run draws no progress, but its warnings (capped windows, Ctrl-C) still belong on stderr.
-  readonly say = (line: string): void => {
-    if (this.#output.quiet) return;
-    if (this.#output.dryRun) this.#stderr.write(`${line}\n`);
-    else this.#progress.log(line);
-  };
-
-  // What may leave a backup incomplete is said even with --quiet.
-  readonly warn = (line: string): void => {
-    if (this.#output.dryRun || this.#output.quiet) this.#stderr.write(`${line}\n`);
-    else this.#progress.log(line);
-  };
-
-  // Collected here from the listing events, so the CLI says it whatever the library's summary carries.
-  readonly onEvent = (event: BackupEvent): void => {
-    const { say, warn } = this;
-    this.#progress.onEvent(event);
-    if (!this.#announced && event.type === 'listing') {
-      this.#announced = true;
-      say(
-        `${this.#output.dryRun ? 'Dry run of a backup' : 'Backing up'} into ${this.#settings.out}; listing the account`,
-      );
-    }
-    // A real run plans files too (it counts them); only a dry run lists them.
-    if (event.type === 'file-planned' && this.#output.dryRun) this.#plan(event.file);
-    // A dry run shows what a run would do with every asset; a nightly run just counts them (its summary).
-    if (event.type === 'asset-unwanted' && this.#output.dryRun) say(unwantedLine(event.unwanted));
-    if (event.type === 'file-done' && event.movedAside) {
-      say(
-        `kept a different file that stood at ${printable(event.file.path)} as ${printable(event.movedAside)}`,
-      );
-    }
-    if (event.type === 'file-damaged') {
-      warn(
-        `damaged since it was backed up (wrong size): ${printable(event.file.path)}; kept as ${printable(event.movedTo)}, fetching it again`,
-      );
-    }
-    if (event.type === 'set-aside') {
-      say(`kept a different file that stood at ${printable(event.path)} as ${printable(event.movedTo)}`);
-    }
-    if (event.type === 'part-removed') {
-      say(`removed an unfinished download that no wanted file needs: ${printable(event.path)}`);
-    }
-    if (event.type === 'file-moved' && event.dryRun) {
-      say(`would move to the new layout: ${printable(event.from)} -> ${printable(event.to)}`);
-    }
-    if (event.type === 'file-vanished') {
-      warn(`missing since it was backed up: ${printable(event.file.path)}; fetching it again`);
-    }
-    if (event.type === 'retry' && event.file === undefined) {
-      const line = retryNotice(event, this.#settings.retries);
-      if (line) say(line);
-    }
-    if (event.type === 'listing') this.#listing(event.event, event.account);
-    // Not a warning: the run before said how it ended (status: did not finish, stale lock); a quiet run stays quiet.
-    if (event.type === 'lock-taken-over') {
-      say(
-        `took over a stale lock of pid ${event.pid}${event.host ? ` on ${printable(event.host)}` : ''} (last heartbeat ${event.heartbeatAt}): that run had stopped`,
-      );
-    }
-    if (event.type === 'tasks-page' && !this.#tasksAnnounced) {
-      this.#tasksAnnounced = true;
-      say(
-        'walking the task history (its newest 2,000 generations) for assets the capped windows could not list',
-      );
-    }
-  };
-
-  #plan(file: FileJob): void {
-    if (this.#output.json) this.planned.push({ path: file.path, bytes: file.expectedBytes });
-    else {
-      process.stdout.write(`${file.path}${file.expectedBytes ? `\t${file.expectedBytes}` : ''}\n`);
-    }
-  }
-
-  #listing(e: ListingEvent, account: string | undefined): void {
-    if (e.type === 'capped') {
-      if (e.splitting) {
-        this.say(
-          `the API lists at most 1,050 assets at once; ${e.seen} seen, walking each media type separately`,
-        );
-      } else if (this.#output.quiet && isStanding(this.#standing, account, e.window, e.seen)) {
-        // Unchanged since the last run: in the summary, --json and status, not in tonight's cron mail.
-      } else {
-        this.warn(
-          `warning: the ${e.window} window is capped at 1,050 assets (${e.seen} seen): older assets may be out of reach`,
-        );
-      }
-    }
-    if (e.type === 'incomplete') {
-      this.warn(
-        `warning: the listing of the ${e.window} window was cut short after ${plural(e.requests, 'request')} (${e.seen} assets seen): more assets may exist`,
-      );
-    }
-    if (e.type === 'skipped') this.say(`skipped an unusable listing item (${e.item.reason})`);
-  }
-}
-
 /** After the run: the `--json` object on stdout, the summary on stderr, and the gallery refreshed. */
 async function reportOutcome(
   summary: BackupSummary,
@@ -434,80 +283,4 @@ function exitCode(summary: BackupSummary): number {
   return summary.filesFailed > 0 || summary.incompleteWindows.length > 0 ? EXIT.someFailed : EXIT.ok;
 }
 
-/** A window whose listing was cut short (request budget): more assets may exist than were backed up. */
-export interface IncompleteWindow {
-  account: string | undefined;
-  window: string;
-  seen: number;
-}
-
-/** `not fetched (forgotten 2026-11-30): video/…`, for a dry run. */
-export function unwantedLine(u: UnwantedAsset): string {
-  const why =
-    u.reason === 'forgotten'
-      ? `forgotten${u.since ? ` ${u.since.slice(0, 10)}` : ''}`
-      : 'excluded by the config';
-  return `not fetched (${why}): ${printable(u.path)}`;
-}
-
-export function describeSummary(s: BackupSummary, out: string): string {
-  const incomplete: IncompleteWindow[] = s.incompleteWindows;
-  const lines: string[] = [];
-  const head = s.interrupted ? 'Interrupted' : s.dryRun ? 'Dry run' : 'Done';
-  const assets = plural(s.assetsSeen, 'asset');
-  lines.push(
-    s.dryRun
-      ? `${head}: ${assets}, ${plural(s.filesPlanned, 'file')} would be downloaded, ${s.filesSkipped} already in ${out}`
-      : `${head} in ${formatDuration(s.seconds)}: ${assets}, ${plural(s.filesDownloaded, 'file')} downloaded (${formatBytes(s.bytesDownloaded)}), ${s.filesSkipped} already there, ${s.filesFailed} failed -> ${out}`,
-  );
-  if (s.moved.length > 0) {
-    lines.push(
-      `  ${plural(s.moved.length, 'file')} ${s.dryRun ? 'would be moved' : 'moved'} to the new layout (none downloaded again)`,
-    );
-  }
-  for (const f of s.failures) lines.push(`  failed: ${printable(f.path)}: ${f.reason}`);
-  for (const g of s.gone) lines.push(`  deleted on Runway before it could be fetched: ${printable(g.path)}`);
-  if (s.skippedItems.length)
-    lines.push(`  ${plural(s.skippedItems.length, 'unusable listing item')} skipped`);
-  const { deleted, directory } = s.artifactsSkipped;
-  if (deleted || directory) {
-    lines.push(
-      `  task history: ${deleted} deleted artifacts and ${directory} directories skipped (nothing to fetch)`,
-    );
-  }
-  for (const c of s.cappedWindows) {
-    const what = c.window === 'tasks' ? 'task history' : `${c.window} window`;
-    lines.push(
-      `  warning: ${what} capped (${c.seen} seen${c.account ? `, ${c.account}` : ''}): older assets may exist beyond it`,
-    );
-  }
-  for (const w of incomplete) {
-    lines.push(
-      `  warning: listing cut short (${w.window}${w.account ? `, ${w.account}` : ''}: ${w.seen} seen): more assets may exist; run again`,
-    );
-  }
-  for (const a of s.failedAccounts) {
-    lines.push(`  account not backed up: ${a.account ?? '(default)'}: ${a.reason}`);
-  }
-  if (s.assetsFiltered > 0) {
-    lines.push(
-      `  left out by the filter (${describeFilter(s.filter)}): ${plural(s.assetsFiltered, 'asset')}`,
-    );
-  }
-  if (s.forgotten.length > 0) {
-    lines.push(`  not fetched, forgotten or excluded: ${plural(s.forgotten.length, 'asset')}`);
-  }
-  if (s.recordsMissing > 0) {
-    lines.push(
-      `  ${plural(s.recordsMissing, 'generation record')} could not be read (its task); the next run tries again`,
-    );
-  }
-  if (s.outOfReach > 0) {
-    lines.push(`  ${plural(s.outOfReach, 'asset')} out of reach of the listing (still on Runway), kept here`);
-  }
-  if (s.lanes.mode === 'auto') lines.push(`  parallel transfers: auto, up to ${s.lanes.peak}`);
-  if (s.interrupted) lines.push('  run the same command again to resume');
-  // Last, as the line a nightly log is read for: what only this backup still has.
-  if (s.deletedOnRunway > 0) lines.push(`${plural(s.deletedOnRunway, 'asset')} deleted on Runway, kept here`);
-  return lines.join('\n');
-}
+export { describeSummary, type IncompleteWindow, unwantedLine } from './backup-summary.js';

@@ -24,11 +24,12 @@ import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } 
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
 import { detailsOf, finishRecords } from './record-run.js';
 import { GenerationKeeper } from './records.js';
-import { describe, isAccountRefusal } from './refusal.js';
+import { describe } from './refusal.js';
 import { moveToLayout } from './relayout.js';
 import { entryOf, Selection, setFileTime } from './selection.js';
 import { writeSidecar } from './sidecar.js';
 import { sidecarText } from './sidecars.js';
+import { walkAccounts } from './walk.js';
 
 export type { BackupEvent, BackupFailure, BackupSummary, UnwantedAsset } from './accounting.js';
 export type { BackupOptions } from './options.js';
@@ -60,16 +61,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     { mode: lanes.mode, final: lanes.limit, peak: lanes.limit },
     o.dryRun,
   );
-  const client =
-    options.client ??
-    createClient({
-      token: o.token,
-      baseUrl: o.baseUrl,
-      timeoutMs: o.timeoutMs,
-      retries: o.retries,
-      backoffBaseMs: o.backoffBaseMs,
-      onRetry: (info) => acct.retry(undefined, info),
-    });
+  const client = options.client ?? clientOf(o, acct);
   const closeClient = (): void => {
     if (!options.client) client.close();
   };
@@ -126,53 +118,16 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
   return acct.summary;
 }
 
-/**
- * Lists every account in turn and hands each asset to `run`: a dry run plans it at once, a backup adds its
- * transfers to `assets` (each removes itself once settled). Stops taking assets on abort. One account of several
- * refused is recorded and the others go on; throws when the only account, or every account, was refused.
- */
-async function walkAccounts(run: Run, assets: Set<Promise<void>>): Promise<void> {
-  const { o, acct, signal } = run;
-  // Backpressure: the lister stays at most this many assets ahead of the transfers, so URLs are used soon after
-  // they are handed out and memory stays flat on large accounts.
-  const maxQueued = 128;
-  // One waiter, woken by whichever asset finishes first (Promise.race over the set would attach a reaction to
-  // every pending asset per call: O(assets in flight) garbage per asset).
-  let wake: (() => void) | undefined;
-  let refused: unknown;
-  for (const account of o.accounts) {
-    if (signal.aborted) break;
-    try {
-      const complete = () =>
-        !signal.aborted && !acct.summary.incompleteWindows.some((w) => w.account === account);
-      for await (const asset of run.source(account)) {
-        if (o.dryRun) {
-          await run.plan(asset, account);
-          continue;
-        }
-        while (assets.size >= maxQueued && !signal.aborted) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-        }
-        if (signal.aborted) break;
-        const task = run.asset(asset, account).finally(() => {
-          assets.delete(task);
-          wake?.();
-          wake = undefined;
-        });
-        assets.add(task);
-      }
-      // A dry run writes nothing, so it keeps no record either.
-      if (!o.dryRun && !signal.aborted) await run.keeper.afterWalk(account, complete(), o.mediaTypes);
-    } catch (error) {
-      if (signal.aborted || !isAccountRefusal(error) || o.accounts.length === 1) throw error;
-      // One account refused (not configured, expired): the others are still backed up, and the run says so.
-      refused ??= error;
-      acct.accountFailed(account, error.code, describe(error));
-    }
-  }
-  if (refused !== undefined && acct.summary.failedAccounts.length === o.accounts.length) throw refused;
+/** The API client of a run that was given none, its retries reported to the run's accounting. */
+function clientOf(o: ResolvedBackupOptions, acct: Accounting): AssetsClient {
+  return createClient({
+    token: o.token,
+    baseUrl: o.baseUrl,
+    timeoutMs: o.timeoutMs,
+    retries: o.retries,
+    backoffBaseMs: o.backoffBaseMs,
+    onRetry: (info) => acct.retry(undefined, info),
+  });
 }
 
 /** One run's wiring: where assets come from, how each becomes transfers, and what is recorded when. */

@@ -18,6 +18,20 @@ export function gone(message = 'the asset was deleted on Runway'): DownloadError
   return new DownloadError('ERR_ASSET_GONE', message, { retryable: false, status: 404 });
 }
 
+/** One result for every worker that asks within a minute of it being started, then a fresh one. */
+function sharedForAMinute<T>(make: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; result: Promise<T> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at > 60_000) {
+      const result = make();
+      // A result nobody awaits yet (all its askers gone) must not surface as an unhandled rejection.
+      result.catch(() => {});
+      last = { at: Date.now(), result };
+    }
+    return last.result;
+  };
+}
+
 /** What a re-listing found, and whether it proves anything by what it did not find. */
 interface Relisting {
   assets: Map<string, Asset>;
@@ -46,40 +60,23 @@ export function createRelister(
   account: string | undefined,
   signal: AbortSignal,
 ): Relister {
-  let listing: { at: number; result: Promise<Relisting> } | undefined;
-  const relist = (): Promise<Relisting> => {
-    if (!listing || Date.now() - listing.at > 60_000) {
-      const result = (async () => {
-        const assets = new Map<string, Asset>();
-        let complete = true;
-        const onEvent = (event: ListingEvent) => {
-          if (!proves(event)) complete = false;
-        };
-        for await (const asset of iterateAssets(client, { email: account, signal, onEvent }))
-          assets.set(asset.assetId, asset);
-        return { assets, complete };
-      })();
-      result.catch(() => {});
-      listing = { at: Date.now(), result };
-    }
-    return listing.result;
-  };
-  // The task history's fallback, like the assets one: one walk for every worker, kept for a minute. It never
-  // proves an absence (the history holds the newest 2,000 tasks only, and uploads have none).
-  let history: { at: number; assets: Promise<Map<string, Asset>> } | undefined;
-  const rewalk = (): Promise<Map<string, Asset>> => {
-    if (!history || Date.now() - history.at > 60_000) {
-      const assets = (async () => {
-        const map = new Map<string, Asset>();
-        for await (const asset of iterateTasks(client, { email: account, signal }))
-          map.set(asset.assetId, asset);
-        return map;
-      })();
-      assets.catch(() => {});
-      history = { at: Date.now(), assets };
-    }
-    return history.assets;
-  };
+  const relist = sharedForAMinute(async (): Promise<Relisting> => {
+    const assets = new Map<string, Asset>();
+    let complete = true;
+    const onEvent = (event: ListingEvent) => {
+      if (!proves(event)) complete = false;
+    };
+    for await (const asset of iterateAssets(client, { email: account, signal, onEvent }))
+      assets.set(asset.assetId, asset);
+    return { assets, complete };
+  });
+  // The task history's fallback, like the assets one. It never proves an absence (the history holds the newest
+  // 2,000 tasks only, and uploads have none).
+  const rewalk = sharedForAMinute(async (): Promise<Map<string, Asset>> => {
+    const map = new Map<string, Asset>();
+    for await (const asset of iterateTasks(client, { email: account, signal })) map.set(asset.assetId, asset);
+    return map;
+  });
   /** The single-asset lookup: the asset, `gone()` on a 404, or the error that proves nothing. */
   const byId = async (assetId: string): Promise<Asset | { unproven: unknown }> => {
     try {

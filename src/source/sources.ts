@@ -45,6 +45,40 @@ export interface AccountSourceOptions {
   onTask?: ((task: Task) => void) | undefined;
 }
 
+/** The task history's events, as the account stream's: what the accounting and the CLI read. */
+function taskEventAsSource(event: TaskEvent, emit: (e: SourceEvent) => void): void {
+  switch (event.type) {
+    case 'page':
+      emit({ type: 'tasks-page', offset: event.offset, tasks: event.rawCount, artifacts: event.artifacts });
+      break;
+    case 'skipped':
+      emit({ type: 'skipped', source: 'tasks', assetId: undefined, reason: event.item.reason });
+      break;
+    case 'artifact-unusable':
+      emit({ type: 'skipped', source: 'tasks', assetId: event.assetId, reason: event.reason });
+      break;
+    case 'artifact-skipped':
+      emit({
+        type: 'artifact-skipped',
+        assetId: event.assetId,
+        taskId: event.taskId,
+        reason: event.reason,
+      });
+      break;
+    case 'capped':
+      emit({ type: 'capped', window: 'tasks', seen: event.seen });
+      break;
+    case 'incomplete':
+      emit({ type: 'incomplete', window: 'tasks', seen: event.seen, requests: event.requests });
+      break;
+    case 'request-limit':
+      // Always followed by `incomplete`, which says it.
+      break;
+    case 'drift':
+      break;
+  }
+}
+
 /** Checks a `--task-history` value. */
 export function parseTaskHistoryMode(value: string | undefined): TaskHistoryMode | undefined {
   if (value === undefined) return undefined;
@@ -124,38 +158,7 @@ export async function* iterateAccount(
 
   const walk = mode === 'always' || (mode === 'auto' && capped && typeof client.listTasks === 'function');
   if (!walk) return;
-  const onTask = (event: TaskEvent): void => {
-    switch (event.type) {
-      case 'page':
-        emit({ type: 'tasks-page', offset: event.offset, tasks: event.rawCount, artifacts: event.artifacts });
-        break;
-      case 'skipped':
-        emit({ type: 'skipped', source: 'tasks', assetId: undefined, reason: event.item.reason });
-        break;
-      case 'artifact-unusable':
-        emit({ type: 'skipped', source: 'tasks', assetId: event.assetId, reason: event.reason });
-        break;
-      case 'artifact-skipped':
-        emit({
-          type: 'artifact-skipped',
-          assetId: event.assetId,
-          taskId: event.taskId,
-          reason: event.reason,
-        });
-        break;
-      case 'capped':
-        emit({ type: 'capped', window: 'tasks', seen: event.seen });
-        break;
-      case 'incomplete':
-        emit({ type: 'incomplete', window: 'tasks', seen: event.seen, requests: event.requests });
-        break;
-      case 'request-limit':
-        // Always followed by `incomplete`, which says it.
-        break;
-      case 'drift':
-        break;
-    }
-  };
+  const onTask = (event: TaskEvent): void => taskEventAsSource(event, emit);
   for await (const asset of iterateTasks(client, {
     email,
     seen,
