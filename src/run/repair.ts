@@ -27,6 +27,8 @@ import {
 } from '../store/repair.js';
 import { type Asset, MEDIA_TYPES } from '../types.js';
 import { type FileJob, planFiles } from './plan.js';
+import { detailsOf } from './record-run.js';
+import { entryOf } from './selection.js';
 
 export type { UnprovenFile } from '../store/repair.js';
 
@@ -329,15 +331,8 @@ async function write(ctx: Context, additions: Addition[]): Promise<void> {
   const manifest = await Manifest.load(ctx.out);
   try {
     for (const { asset, account, files, complete, sidecar } of additions) {
-      await manifest.upsertAsset({
-        assetId: asset.assetId,
-        id: asset.id,
-        name: asset.name,
-        mediaType: asset.mediaType,
-        createdAt: asset.createdAt,
-        fileSize: asset.fileSize,
-        account,
-      });
+      // The same record a backup writes for the asset (its favourite, prompt and details included).
+      await manifest.upsertAsset({ ...entryOf(asset, account), ...detailsOf(asset) });
       await Promise.all(files.map((file) => manifest.recordFile(asset.assetId, file)));
       if (complete || sidecar)
         await manifest.setStatus(asset.assetId, complete ? 'complete' : 'partial', sidecar);
