@@ -160,11 +160,11 @@ function timed(command, commandArgs, env = {}) {
 function folderBytes(dir) {
   let total = 0;
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    // Media only (and their .part files): not the manifest, its journal, the lock file, the run record or the
-    // gallery page (runway-backup writes them as part of its run; they are not media).
+    // Media only (and their .part files): not the manifest, its journal, the lock file, the run record, the
+    // gallery page or SHA256SUMS (runway-backup writes them as part of its run; they are not media).
     if (
       entry.isFile() &&
-      !(entry.name === 'index.html' && entry.parentPath === dir) &&
+      !((entry.name === 'index.html' || entry.name === 'SHA256SUMS') && entry.parentPath === dir) &&
       !entry.name.endsWith('.json') &&
       !entry.name.startsWith('manifest') &&
       !entry.name.startsWith('.')
