@@ -337,18 +337,9 @@ export class FileTransfer {
   }
 
   async #write(data: Buffer, seg: Segment, voided: AbortSignal, release: boolean): Promise<void> {
-    // The budget is spent before the write, so the next read of the socket waits too (TCP slows the sender). Not
-    // awaited without a limit: `await undefined` would still cost a tick per chunk.
-    const limit = this.#o.rateLimit;
-    if (limit !== undefined) await limit.take(data.length, voided);
-    const position = seg.pos;
-    const write = this.#writer.startWrite(data, position);
-    try {
-      await write;
-    } finally {
-      this.#writer.writeSettled(write);
-    }
-    this.#writer.afterWrite(data, position, voided);
+    // The budget is spent before the write, so the next read of the socket waits too (TCP slows the sender).
+    await this.#o.rateLimit?.take(data.length, voided);
+    await this.#writer.write(data, seg.pos, voided);
     // Written and hashed (or to be hashed from the disk): nothing reads these bytes again.
     if (release) chunkReleaser.release(data);
     seg.pos += data.length;
