@@ -1,6 +1,7 @@
 import { checkClientOptions } from '../api/client.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { refreshGallery } from '../gallery/refresh.js';
+import { collectGarbage } from '../gc.js';
 import { createProgress } from '../report/progress.js';
 import {
   describeError,
@@ -262,8 +263,7 @@ async function reportOutcome(
     // The run's garbage (its manifest, thousands of finished transfers) is collected before the gallery builds its
     // page, which then reuses that memory instead of growing the heap: the end of a 1,300-asset backup was its
     // memory peak, 98-99 MiB, and is 91-93 with this (3 runs each). One full collection (8 ms in an idle process).
-    // `gc` exists when --expose-gc is on, as src/node-flags.ts sets it for the CLI; a library user's process may lack it.
-    (globalThis as { gc?: () => void }).gc?.();
+    collectGarbage();
     // New records, sidecars or fates change what the page shows as surely as new files do.
     const changed =
       summary.filesDownloaded > 0 ||
