@@ -6,7 +6,6 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../src/commands/demo.js';
@@ -14,32 +13,15 @@ import { writeGallery } from '../src/gallery/write.js';
 import { backup } from '../src/run/backup.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { Manifest, type ManifestData } from '../src/store/manifest.js';
-import { CHROMIUM_ARGS, chooseChromium } from './helpers/chromium.js';
+import { CHROMIUM_ARGS, chooseChromium, openWatched } from './helpers/chromium.js';
 import { tempDir } from './helpers/tmp.js';
 
 let browser: Browser;
 let demoOut: string;
 let manifest: ManifestData;
 
-/** Opens `file` and records everything that would betray a script or a request. */
-async function open(file: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const problems: string[] = [];
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console: ${m.text()}`);
-  });
-  page.on('request', (r) => {
-    if (!r.url().startsWith('file://')) problems.push(`request: ${r.url()}`);
-  });
-  await page.goto(pathToFileURL(file).href);
-  await page.waitForSelector('body[data-ready="true"]');
-  return { page, problems };
-}
+/** Opens `file` in the shared browser, watching for scripts and requests (test/helpers/chromium.ts). */
+const open = (file: string) => openWatched(browser, file);
 
 const shown = (page: Page) => page.textContent('#shown');
 const cardTypes = (page: Page) =>

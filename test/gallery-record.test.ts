@@ -2,14 +2,13 @@
 // the API inert: an account whose prompts are markup and scripts, opened in Chromium, runs nothing and requests
 // nothing, and shows each prompt as the text it is.
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGallery } from '../src/gallery/write.js';
 import { backup } from '../src/run/backup.js';
 import { HOSTILE_PROMPTS } from '../src/simulator/index.js';
 import { Manifest } from '../src/store/manifest.js';
-import { CHROMIUM_ARGS, chooseChromium } from './helpers/chromium.js';
+import { CHROMIUM_ARGS, chooseChromium, openWatched } from './helpers/chromium.js';
 import { sim } from './helpers/sim.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -24,24 +23,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function open(file: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const problems: string[] = [];
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('request', (r) => {
-    if (!r.url().startsWith('file://')) problems.push(`request: ${r.url()}`);
-  });
-  await page.goto(pathToFileURL(file).href);
-  await page.waitForSelector('body[data-ready="true"]');
-  return { page, problems };
-}
+/** Opens `file` in the shared browser, watching for scripts and requests (test/helpers/chromium.ts). */
+const open = (file: string) => openWatched(browser, file, { width: 1280, height: 900 });
 
 describe('gallery: the generation record', () => {
   it('a hostile-prompt account: detail view, copy button, search and filters, nothing runs', async () => {

@@ -72,6 +72,17 @@ export async function handleList(
   ctx.apiLimiter.succeeded();
 }
 
+/** The asset id in a `/v1/runwayml/assets/<assetId>` path; undefined once a 400 was sent for a malformed one. */
+function assetKeyOf(url: URL, res: ServerResponse): string | undefined {
+  const encoded = url.pathname.slice(SINGLE_PREFIX.length);
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    sendApiError(res, 400, `Malformed asset id ${encoded}`);
+    return undefined;
+  }
+}
+
 export async function handleSingle(
   ctx: SimContext,
   req: IncomingMessage,
@@ -82,13 +93,8 @@ export async function handleSingle(
   if (!(await pause(ctx, ctx.knobs.listLatencyMs, res))) return;
   if (!isAuthorized(ctx, req)) return sendApiError(res, 401, 'Unauthorized');
   if (refusedByRateLimit(ctx, res)) return;
-  const encoded = url.pathname.slice(SINGLE_PREFIX.length);
-  let key: string;
-  try {
-    key = decodeURIComponent(encoded);
-  } catch {
-    return sendApiError(res, 400, `Malformed asset id ${encoded}`);
-  }
+  const key = assetKeyOf(url, res);
+  if (key === undefined) return;
   const email = url.searchParams.get('email');
   const account = email ? ctx.catalog.accountOf(email) : undefined;
   if (email && !account) return sendApiError(res, 400, `Unable to find configuration for account ${email}`);
@@ -114,13 +120,8 @@ export async function handleDelete(
   if (!(await pause(ctx, ctx.knobs.listLatencyMs, res))) return;
   if (!isAuthorized(ctx, req)) return sendApiError(res, 401, 'Unauthorized');
   if (refusedByRateLimit(ctx, res)) return;
-  const encoded = url.pathname.slice(SINGLE_PREFIX.length);
-  let key: string;
-  try {
-    key = decodeURIComponent(encoded);
-  } catch {
-    return sendApiError(res, 400, `Malformed asset id ${encoded}`);
-  }
+  const key = assetKeyOf(url, res);
+  if (key === undefined) return;
   const asset = key === '' ? undefined : ctx.catalog.find(key);
   if (!asset) return sendApiError(res, 404, 'Not found.');
   ctx.catalog.remove(asset.assetId);

@@ -5,6 +5,8 @@
  * browser installed, and a machine that has one keeps using it.
  */
 import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
 
 export const SYSTEM_CHROMIUMS = [
   '/usr/bin/chromium-headless-shell',
@@ -59,4 +61,31 @@ export async function chooseChromium(
 async function packagedChromium(): Promise<string> {
   const { default: packaged } = await import('@sparticuz/chromium');
   return packaged.executablePath();
+}
+
+/**
+ * Opens `file` in a new page and records everything that would betray a script or a request: dialogs, page errors,
+ * console errors and warnings, and any request that is not for a local file. Waits for the gallery to be ready.
+ */
+export async function openWatched(
+  browser: Browser,
+  file: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport });
+  const problems: string[] = [];
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console: ${m.text()}`);
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file://')) problems.push(`request: ${r.url()}`);
+  });
+  await page.goto(pathToFileURL(file).href);
+  await page.waitForSelector('body[data-ready="true"]');
+  return { page, problems };
 }
