@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
-import { isMediaType, MEDIA_TYPES, type MediaType } from './types.js';
+import { MEDIA_TYPES, type MediaType, mediaTypesIn } from './types.js';
 
 /** The fields of `downloads.json`. Every field is optional; see downloads.example.json. */
 export interface FileConfig {
@@ -71,11 +71,10 @@ type FieldCheck = (value: unknown) => string | undefined;
  * undefined when it is none of those shapes.
  */
 function mediaTypeList(value: unknown): MediaType[] | undefined {
-  const items = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
-  if (items === undefined || items.length === 0 || !items.every((v) => typeof v === 'string'))
-    return undefined;
-  const list = (items as string[]).map((v) => v.trim().toLowerCase());
-  return list.every(isMediaType) ? [...new Set(list)] : undefined;
+  const items = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+  if (items === undefined || !items.every((v) => typeof v === 'string')) return undefined;
+  const parsed = mediaTypesIn(items as string[]);
+  return 'types' in parsed ? parsed.types : undefined;
 }
 
 const isStringList = (value: unknown): value is string[] =>

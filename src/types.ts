@@ -7,6 +7,17 @@ export function isMediaType(value: unknown): value is MediaType {
 }
 
 /**
+ * Media types as a user writes them, in a flag or the config file: comma-separated or listed, any case
+ * (`Video,image`): the list, once each, or the first word that is none (`''` for an empty list).
+ */
+export function mediaTypesIn(items: readonly string[]): { types: MediaType[] } | { bad: string } {
+  const words = items.flatMap((v) => v.split(',')).map((v) => v.trim().toLowerCase());
+  const bad = words.find((v) => !isMediaType(v));
+  if (bad !== undefined || words.length === 0) return { bad: bad ?? '' };
+  return { types: [...new Set(words)] as MediaType[] };
+}
+
+/**
  * One asset as the API returns it. Every field is optional in useapi.net's model, and the model has changed over
  * time (older answers carry `dimensions`/`size`, newer ones `width`/`height`/`hasAudio`), so nothing is trusted.
  */

@@ -6,7 +6,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { isEmail } from '../config.js';
 import type { ConcurrencySetting } from '../engine/lanes.js';
 import { UsageError } from '../errors.js';
-import { isMediaType, MEDIA_TYPES, type MediaType } from '../types.js';
+import { MEDIA_TYPES, type MediaType, mediaTypesIn } from '../types.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -103,16 +103,11 @@ function editDistance(a: string, b: string): number {
 /** `--media-type video,image` and repeated `--media-type` flags, validated; case does not matter (`Video`). */
 export function parseMediaTypes(values: string[] | string | undefined): MediaType[] | undefined {
   if (values === undefined) return undefined;
-  const list = (Array.isArray(values) ? values : [values])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim().toLowerCase());
-  const bad = list.find((v) => !isMediaType(v));
-  if (bad !== undefined || list.length === 0) {
-    throw new UsageError(
-      `Expected \`--media-type\` to be ${MEDIA_TYPES.join(', ')} (comma-separated), got "${(bad ?? '').slice(0, 40)}"`,
-    );
-  }
-  return [...new Set(list)] as MediaType[];
+  const parsed = mediaTypesIn(Array.isArray(values) ? values : [values]);
+  if ('types' in parsed) return parsed.types;
+  throw new UsageError(
+    `Expected \`--media-type\` to be ${MEDIA_TYPES.join(', ')} (comma-separated), got "${parsed.bad.slice(0, 40)}"`,
+  );
 }
 
 export function parseEmails(values: string[] | undefined): string[] | undefined {
