@@ -22,7 +22,7 @@ import { saveAndUnlock, settleWork, writeChecksums } from './finish.js';
 import { fileKey, resolveLeftovers } from './leftovers.js';
 import { type BackupOptions, type ResolvedBackupOptions, resolveBackupOptions } from './options.js';
 import { type FileJob, isDone, planFiles, setAsideDamaged, urlOf } from './plan.js';
-import { detailsOf, finishRecords } from './record-run.js';
+import { finishRecords } from './record-run.js';
 import { GenerationKeeper } from './records.js';
 import { describe } from './refusal.js';
 import { moveToLayout } from './relayout.js';
@@ -155,7 +155,10 @@ class Run {
   ) {
     this.#perAccountFolders = o.accounts.length > 1;
     this.#claims = claimsFromManifest(manifest);
-    this.#selection = new Selection(manifest, o.filter, acct, o.dryRun, this.#perAccountFolders);
+    this.#selection = new Selection(manifest, o.filter, acct, o.dryRun, this.#perAccountFolders, {
+      layout: o.layout,
+      timeZone: o.timeZone,
+    });
     this.keeper = new GenerationKeeper(manifest, client, signal);
   }
 
@@ -248,7 +251,7 @@ class Run {
     try {
       const plan = this.#planned(asset, account);
       if (!plan || this.signal.aborted) return;
-      await this.manifest.upsertAsset({ ...entryOf(asset, account), ...detailsOf(asset) });
+      await this.manifest.upsertAsset(entryOf(asset, account));
       // allSettled, not all: when one file throws (and stops the run), its siblings may still be moving a damaged
       // copy aside or writing the journal; backup() waits for this asset, so it must not settle before they do.
       const settled = await Promise.allSettled(plan.jobs.map((job) => this.#file(asset, account, job)));

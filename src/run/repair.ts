@@ -27,7 +27,6 @@ import {
 } from '../store/repair.js';
 import { type Asset, MEDIA_TYPES } from '../types.js';
 import { type FileJob, planFiles } from './plan.js';
-import { detailsOf } from './record-run.js';
 import { entryOf } from './selection.js';
 
 export type { UnprovenFile } from '../store/repair.js';
@@ -332,7 +331,7 @@ async function write(ctx: Context, additions: Addition[]): Promise<void> {
   try {
     for (const { asset, account, files, complete, sidecar } of additions) {
       // The same record a backup writes for the asset (its favourite, prompt and details included).
-      await manifest.upsertAsset({ ...entryOf(asset, account), ...detailsOf(asset) });
+      await manifest.upsertAsset(entryOf(asset, account));
       await Promise.all(files.map((file) => manifest.recordFile(asset.assetId, file)));
       if (complete || sidecar)
         await manifest.setStatus(asset.assetId, complete ? 'complete' : 'partial', sidecar);

@@ -1,13 +1,14 @@
 // Which listed assets a run takes: its filter (README, "Filters"), the assets `forget` made unwanted and the
 // config's `exclude`. Everything left out is counted and said (events), never planned.
 import { promises as fs } from 'node:fs';
-import { assetPaths } from '../store/layout.js';
 import type { Manifest, ManifestAsset } from '../store/manifest.js';
+import { type LayoutPathOptions, layoutPaths } from '../store/render-layout.js';
 import { type AssetFilter, type FilterSubject, type LeftOutBy, selector } from '../store/wanted.js';
 import type { Asset } from '../types.js';
 import type { Accounting } from './accounting.js';
+import { detailsOf } from './record-run.js';
 
-/** The manifest's descriptive fields of a listed asset (what `upsertAsset` records). */
+/** The manifest's descriptive fields of a listed asset (what `upsertAsset` records), its details included. */
 export function entryOf(
   asset: Asset,
   account: string | undefined,
@@ -22,6 +23,7 @@ export function entryOf(
     account,
     favorite: asset.favorite,
     prompt: asset.prompt,
+    ...detailsOf(asset),
   };
 }
 
@@ -34,6 +36,8 @@ export class Selection {
     readonly acct: Accounting,
     readonly dryRun: boolean,
     readonly perAccountFolders: boolean,
+    /** The run's layout, for the path an unwanted asset would have had (when it has none recorded). */
+    readonly layout: Omit<LayoutPathOptions, 'account' | 'idLength' | 'idTag'> = {},
   ) {
     this.#select = selector(filter);
   }
@@ -51,7 +55,7 @@ export class Selection {
       this.acct.unwanted({
         assetId: asset.assetId,
         name: asset.name,
-        path: recorded ?? assetPaths(asset, { account: folder }).main,
+        path: recorded ?? layoutPaths(asset, { ...this.layout, account: folder }).main,
         reason,
         since: forgotten?.at,
       });
