@@ -7,7 +7,7 @@ export function isMediaType(value: unknown): value is MediaType {
 }
 
 /**
- * Media types as a user writes them, in a flag or the config file: comma-separated or listed, any case
+ * Media types as a user writes them, in a flag or the config file: comma-separated or listed, in upper or lower case
  * (`Video,image`): the list, once each, or the first word that is none (`''` for an empty list).
  */
 export function mediaTypesIn(items: readonly string[]): { types: MediaType[] } | { bad: string } {
