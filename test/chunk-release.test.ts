@@ -69,6 +69,24 @@ describe('ChunkReleaser', () => {
   });
 });
 
+describe('ChunkReleaser.received', () => {
+  it('asks for one young-generation collection per `everyBytes` received, carrying the remainder over', () => {
+    let calls = 0;
+    const releaser = new ChunkReleaser(4, { collectYoung: () => calls++, everyBytes: 1000 });
+    releaser.received(999);
+    expect(calls).toBe(0);
+    releaser.received(1);
+    expect(calls).toBe(1);
+    for (let i = 0; i < 25; i++) releaser.received(100); // 2,500 bytes: two more, 500 left over
+    expect(calls).toBe(3);
+    releaser.received(499);
+    expect(calls).toBe(3);
+    releaser.received(1);
+    expect(calls).toBe(4);
+    expect(releaser.collections).toBe(4);
+  });
+});
+
 describe('backup()', () => {
   it('leaves no written chunk held once it returns: a process that goes on keeps none of them', async () => {
     const s = await sim({ assets: 3, mediaMix: { video: 1, image: 0, audio: 0 } });
@@ -112,6 +130,7 @@ describe('a transfer frees its chunks only when the transport says they are its 
     });
     servers.push(s);
     const before = chunkReleaser.released;
+    const collections = chunkReleaser.collections;
     const transfer = new FileTransfer({
       dest: path.join(dir, 'clip.mp4'),
       url: `${s.url}/clip.mp4`,
@@ -123,17 +142,20 @@ describe('a transfer frees its chunks only when the transport says they are its 
     expect(onDisk.equals(body)).toBe(true);
     expect(result.sha256).toBe(sha256(body));
     expect(chunkReleaser.released).toBeGreaterThan(before);
+    // Every received byte counted: 8 MiB is two young-generation collections of 4 MiB, whatever was left over.
+    expect(chunkReleaser.collections - collections).toBe(2);
   });
 
   it('a transport that hands out one buffer again and again (not its to free): every copy reaches the file', async () => {
     const dir = await tempDir();
     const block = fresh(65_536, 0x5a);
     const before = chunkReleaser.released;
+    const collections = chunkReleaser.collections;
     const transport = async (): Promise<TransportResponse> => ({
       status: 200,
-      headers: { 'content-length': String(block.length * 40) },
+      headers: { 'content-length': String(block.length * 128) },
       body: (async function* () {
-        for (let i = 0; i < 40; i++) yield block;
+        for (let i = 0; i < 128; i++) yield block;
       })(),
       destroy() {},
     });
@@ -145,10 +167,12 @@ describe('a transfer frees its chunks only when the transport says they are its 
     });
     await transfer.run();
     const result = await transfer.result;
-    const expected = Buffer.concat(Array.from({ length: 40 }, () => block));
+    const expected = Buffer.concat(Array.from({ length: 128 }, () => block));
     expect(block.byteLength).toBe(65_536);
     expect((await fs.readFile(path.join(dir, 'a.bin'))).equals(expected)).toBe(true);
     expect(result.sha256).toBe(sha256(expected));
     expect(chunkReleaser.released).toBe(before);
+    // Not freed, but counted: Node's read buffers are behind any transport's chunks. 128 x 64 KiB = 8 MiB.
+    expect(chunkReleaser.collections - collections).toBe(2);
   });
 });

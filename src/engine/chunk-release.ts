@@ -9,6 +9,7 @@
  * buffer detaches it, and every other view of it then reads as empty.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { collectYoung } from '../gc.js';
 
 type Detachable = ArrayBuffer & { transfer?: (length?: number) => ArrayBuffer };
 
@@ -40,6 +41,18 @@ function detach(buffer: ArrayBuffer): boolean {
 }
 
 /**
+ * Bytes received between two young-generation collections. Node reads a socket into a fresh buffer and the HTTP
+ * parser copies each body chunk out of it (the chunk `release` frees); the read buffer itself dies at once, but its
+ * memory comes back only when the collector next runs, and V8 counts it against the old generation's limit, which
+ * for a small heap lies 8 MiB above its size. A byte stream allocates little on the heap, so scavenges came only
+ * every ~9 MiB received: once a backup's heap passed V8's 8 MiB threshold for incremental marking (more code loaded,
+ * or a larger manifest), each 9 MiB of read buffers started a full mark-compact instead, every 30 ms on loopback.
+ * 8 x 80 MB: 36-48 mark-compacts and 2.2-2.3 s of CPU; with a scavenge every 4 MiB, 1-2 and 1.45 s, and a peak
+ * 5 MiB lower. 8 MiB was too far apart (32 mark-compacts).
+ */
+export const YOUNG_GC_EVERY_BYTES = 4 * 1024 * 1024;
+
+/**
  * Holds the last `delay` released buffers and frees the oldest as each new one comes. Freeing each one at once made
  * the large-file run 1.13-1.23x slower in paired runs (`farm-bench`, 5-7 pairs: the main thread waited more while
  * using less CPU; not pinned down, perhaps the allocator handing the block just freed straight to the next socket
@@ -49,9 +62,21 @@ export class ChunkReleaser {
   readonly #held: (ArrayBuffer | undefined)[];
   #next = 0;
   #released = 0;
+  readonly #collectYoung: () => void;
+  readonly #everyBytes: number;
+  #uncollected = 0;
+  #collections = 0;
 
-  constructor(delay = 32) {
+  /** `collectYoung` and `everyBytes` are for tests; the process's releaser uses src/gc.ts every 4 MiB. */
+  constructor(delay = 32, { collectYoung: collect = collectYoung, everyBytes = YOUNG_GC_EVERY_BYTES } = {}) {
     this.#held = new Array<ArrayBuffer | undefined>(Math.max(1, Math.floor(delay)));
+    this.#collectYoung = collect;
+    this.#everyBytes = everyBytes;
+  }
+
+  /** How many young-generation collections `received` asked for. */
+  get collections(): number {
+    return this.#collections;
   }
 
   /** How many buffers this releaser has freed. */
@@ -74,6 +99,18 @@ export class ChunkReleaser {
       this.#held[i] = undefined;
       if (buffer !== undefined && detach(buffer)) this.#released++;
     }
+  }
+
+  /**
+   * Counts `bytes` received from any transport (released or not: Node's read buffers are behind them all), and asks
+   * for a young-generation collection each `everyBytes`.
+   */
+  received(bytes: number): void {
+    this.#uncollected += bytes;
+    if (this.#uncollected < this.#everyBytes) return;
+    this.#uncollected = 0;
+    this.#collections++;
+    this.#collectYoung();
   }
 
   /**

@@ -342,6 +342,7 @@ export class FileTransfer {
     await this.#writer.write(data, seg.pos, voided);
     // Written and hashed (or to be hashed from the disk): nothing reads these bytes again.
     if (release) chunkReleaser.release(data);
+    chunkReleaser.received(data.length);
     seg.pos += data.length;
     this.#o.onBytes?.(data.length);
     // A split file is checkpointed more often: each flush moves the positions a resumed segment starts from.
