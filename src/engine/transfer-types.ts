@@ -15,6 +15,12 @@ import type { Transport } from './transport.js';
 export interface ResumeStore {
   get(): ResumeState | undefined | Promise<ResumeState | undefined>;
   set(state: ResumeState | undefined): void | Promise<void>;
+  /**
+   * Called instead of `set(undefined)` once the file is in place, by a store whose next record of the finished
+   * file forgets its resume state along with it (the manifest's `file` line does): one line fewer per file. A
+   * crash in between leaves a state whose `.part` is gone, which the next run reads as nothing to continue.
+   */
+  placed?(): void | Promise<void>;
 }
 
 /** Why a transfer asks the lane controller to back off. */

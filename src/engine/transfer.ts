@@ -388,7 +388,8 @@ export class FileTransfer {
     const sha256 = await this.#writer.seal();
     const names = this.#o.knownDirs?.get(path.dirname(this.#o.dest));
     const { movedAside, adopted } = await place(this.part, this.#o.dest, sha256, names);
-    await this.#o.resumeStore.set(undefined);
+    const store = this.#o.resumeStore;
+    await (store.placed ? store.placed() : store.set(undefined));
     // No fsync of the folder: if a crash loses the rename, the next run finds the file missing and fetches it
     // again, because the manifest is always checked against the disk.
     return {

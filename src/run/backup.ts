@@ -361,6 +361,8 @@ class Run {
         get: () => m.partial(job.assetId, key),
         // With its path, so that the path stays this asset's while the `.part` waits (see claims.ts).
         set: (state) => m.setPartial(job.assetId, key, state && { ...state, path: job.path }),
+        // The file's record, written next (#file), forgets the resume state with it (manifest-data.ts `file`).
+        placed: () => {},
       },
       refreshUrl: async () => {
         const fresh = urlOf(await relister.fresh(job.assetId, taskId), job);
