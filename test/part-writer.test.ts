@@ -51,10 +51,14 @@ describe('PartWriter: opening the .part', () => {
     const kept = path.join(dir, 'kept.part');
     await fs.writeFile(fresh, 'old bytes');
     await fs.writeFile(kept, 'old bytes');
-    await new PartWriter(nodePartIO, fresh).open();
+    const emptied = new PartWriter(nodePartIO, fresh);
+    await emptied.open();
     const keeper = new PartWriter(nodePartIO, kept);
     keeper.keep();
     await keeper.open();
+    // Closed, not left to the garbage collector (Node warns of each handle it closes: DEP0137).
+    await emptied.close();
+    await keeper.close();
     expect(await fs.readFile(fresh, 'utf8')).toBe('');
     expect(await fs.readFile(kept, 'utf8')).toBe('old bytes');
   });
