@@ -149,6 +149,30 @@ describe('iterateTasks over the simulator', () => {
     client.close();
   });
 
+  it('without lookahead: the next page is asked for only when the walk goes on, and the same tasks come out', async () => {
+    const s = await sim({ assets: 300, fixedSizes: 10 });
+    const client = simClient(s);
+    let n = 0;
+    for await (const _ of iterateTasks(client, { pageSize: 50, lookahead: false })) {
+      if (++n === 1) {
+        // Nothing is on its way while the first page is handed out.
+        expect(s.stats.taskQueries).toHaveLength(1);
+        expect(s.inFlight).toBe(0);
+      }
+    }
+    const pages = s.stats.taskQueries.length;
+    expect(pages).toBeGreaterThan(2);
+    // Leaving after the first page's assets: no second request at all.
+    const before = s.stats.taskQueries.length;
+    for await (const _ of iterateTasks(client, { pageSize: 50, lookahead: false })) break;
+    expect(s.stats.taskQueries.length - before).toBe(1);
+    // The walk itself is the same, page for page.
+    const ahead = await collect(iterateTasks(client, { pageSize: 50 }));
+    const step = await collect(iterateTasks(client, { pageSize: 50, lookahead: false }));
+    expect(step.map((a) => a.assetId)).toEqual(ahead.map((a) => a.assetId));
+    client.close();
+  });
+
   it('the signal stops the walk with AbortError and no request left behind', async () => {
     const s = await sim({ assets: 400, listLatencyMs: 200 });
     const controller = new AbortController();

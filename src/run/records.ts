@@ -149,7 +149,14 @@ export class GenerationKeeper {
       if (task.taskId !== undefined && needed.has(task.taskId)) found.push([task.taskId, partOf(task)]);
     };
     try {
-      const walk = iterateTasks(this.client, { email: account, pageSize: 1000, signal: this.signal, onTask });
+      // One page at a time: the walk is left as soon as every needed task was read.
+      const walk = iterateTasks(this.client, {
+        email: account,
+        pageSize: 1000,
+        lookahead: false,
+        signal: this.signal,
+        onTask,
+      });
       for await (const _ of walk) {
         while (found.length > 0) {
           const [taskId, task] = found.shift() as [string, TaskPart];

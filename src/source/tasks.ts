@@ -37,6 +37,12 @@ export interface IterateTasksOptions {
   /** Safety stop on page requests, so a misbehaving API cannot keep us looping. @default 100 */
   maxRequests?: number | undefined;
   /**
+   * Asks for the next page while the current one is handed out. Off for a reader that may stop after any page
+   * (the generation records): a page of 1,000 tasks is ~2 MB of JSON, and one asked for in vain costs a request
+   * and the memory of two pages at once. @default true
+   */
+  lookahead?: boolean | undefined;
+  /**
    * Asset ids already handed out (by the assets windows): not yielded again; every yielded asset is added.
    * @default a new set
    */
@@ -63,7 +69,7 @@ export async function* iterateTasks(
   client: AssetsClient,
   options: IterateTasksOptions = {},
 ): AsyncGenerator<Asset> {
-  const { email, pageSize = 100, maxRequests = 100, onEvent } = options;
+  const { email, pageSize = 100, maxRequests = 100, onEvent, lookahead = true } = options;
   const listTasks = checkedListTasks(client, pageSize, maxRequests);
   const seen = options.seen ?? new Set<string>();
   const outer = options.signal;
@@ -98,11 +104,17 @@ export async function* iterateTasks(
   };
 
   let offset = 0;
-  let pending = fetchPage(0);
+  let pending: Promise<TaskPage> | undefined = fetchPage(0);
+  // Without lookahead, the next page is asked for only once the consumer comes back for more.
+  let deferred: number | undefined;
   let anchor: string | undefined;
   let anchorPage = new Set<string | undefined>();
   try {
     for (;;) {
+      if (deferred !== undefined) {
+        pending = fetchPage(deferred);
+        deferred = undefined;
+      }
       if (pending === undefined) {
         onEvent?.({ type: 'request-limit', requests, seen: walk.doneTasks.size });
         onEvent?.({ type: 'incomplete', requests, seen: walk.doneTasks.size });
@@ -112,7 +124,8 @@ export async function* iterateTasks(
       const full = page.rawCount >= limitAt(offset);
       const next = full ? after(offset) : undefined;
       // Requested before this page is handed out, so the listing keeps pace with a fast consumer.
-      pending = next === undefined ? undefined : fetchPage(next);
+      pending = next === undefined || !lookahead ? undefined : fetchPage(next);
+      if (!lookahead) deferred = next;
 
       // The page after a full one always holds that page's last task, unless tasks were deleted above this offset
       // and some moved to before it; an empty page says the same. Step back until a page shows a task of the
