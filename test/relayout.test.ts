@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { relayout } from '../src/run/relayout.js';
 import { Manifest } from '../src/store/manifest.js';
 import { parseLayout } from '../src/store/template.js';
@@ -16,11 +16,23 @@ const NEW = '2026/11/clip_3f2b8c1e.mp4';
 const BYTES = Buffer.from('the only copy of a generation');
 const SHA = createHash('sha256').update(BYTES).digest('hex');
 
+/** Every manifest a test loads is closed after it: an open journal left to the collector makes Node warn (DEP0137). */
+const loaded: Manifest[] = [];
+afterEach(async () => {
+  for (const m of loaded.splice(0)) await m.close();
+});
+
+async function load(out: string): Promise<Manifest> {
+  const manifest = await Manifest.load(out);
+  loaded.push(manifest);
+  return manifest;
+}
+
 async function backupOfOne(): Promise<{ out: string; manifest: Manifest }> {
   const out = await tempDir();
   await fs.mkdir(path.join(out, 'video'), { recursive: true });
   await fs.writeFile(path.join(out, OLD), BYTES);
-  const manifest = await Manifest.load(out);
+  const manifest = await load(out);
   await manifest.upsertAsset({
     assetId: 'asset:3f2b8c1e-0000-4000-8000-000000000001',
     id: '3f2b8c1e-0000-4000-8000-000000000001',
@@ -53,14 +65,14 @@ describe('relayout', () => {
     expect(await listFiles(out)).toEqual([NEW, 'manifest.journal', 'manifest.json']);
     await manifest.close();
     // Read back from disk: the journal says the same.
-    expect((await Manifest.load(out)).doneFile(ID, 'main', 0)?.path).toBe(NEW);
+    expect((await load(out)).doneFile(ID, 'main', 0)?.path).toBe(NEW);
   });
 
   it('killed after journalling a move, before the rename: the next run renames', async () => {
     const { out, manifest } = await backupOfOne();
     await manifest.recordMove(ID, 'main-0', OLD, NEW, false);
     await manifest.close(); // the process ends here
-    const again = await Manifest.load(out);
+    const again = await load(out);
     expect(again.get(ID)?.moves).toEqual({ 'main-0': { from: OLD, to: NEW } });
     await relayout(again, out, options);
     expect(again.doneFile(ID, 'main', 0)?.path).toBe(NEW);
@@ -75,7 +87,7 @@ describe('relayout', () => {
     await fs.mkdir(path.join(out, '2026/11'), { recursive: true });
     await fs.rename(path.join(out, OLD), path.join(out, NEW));
     await manifest.close();
-    const again = await Manifest.load(out);
+    const again = await load(out);
     await relayout(again, out, options);
     expect(again.doneFile(ID, 'main', 0)?.path).toBe(NEW);
     expect(await fs.readFile(path.join(out, NEW))).toEqual(BYTES);
