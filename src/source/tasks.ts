@@ -104,28 +104,24 @@ export async function* iterateTasks(
   };
 
   let offset = 0;
-  let pending: Promise<TaskPage> | undefined = fetchPage(0);
-  // Without lookahead, the next page is asked for only once the consumer comes back for more.
-  let deferred: number | undefined;
+  // The page of `offset`; undefined when the request budget is spent, null when not asked for yet (no lookahead:
+  // it is asked for once the consumer comes back for more).
+  let pending: Promise<TaskPage> | undefined | null = fetchPage(0);
   let anchor: string | undefined;
   let anchorPage = new Set<string | undefined>();
   try {
     for (;;) {
-      if (deferred !== undefined) {
-        pending = fetchPage(deferred);
-        deferred = undefined;
-      }
+      if (pending === null) pending = fetchPage(offset);
       if (pending === undefined) {
         onEvent?.({ type: 'request-limit', requests, seen: walk.doneTasks.size });
         onEvent?.({ type: 'incomplete', requests, seen: walk.doneTasks.size });
         return;
       }
-      const page = await pending;
+      const page: TaskPage = await pending;
       const full = page.rawCount >= limitAt(offset);
       const next = full ? after(offset) : undefined;
-      // Requested before this page is handed out, so the listing keeps pace with a fast consumer.
-      pending = next === undefined || !lookahead ? undefined : fetchPage(next);
-      if (!lookahead) deferred = next;
+      // With lookahead, requested before this page is handed out, so the listing keeps pace with a fast consumer.
+      pending = next === undefined ? undefined : lookahead ? fetchPage(next) : null;
 
       // The page after a full one always holds that page's last task, unless tasks were deleted above this offset
       // and some moved to before it; an empty page says the same. Step back until a page shows a task of the
