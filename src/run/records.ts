@@ -5,6 +5,7 @@
  * and, for the assets backed up before that the walk no longer lists, one lookup by id that tells an asset deleted
  * on Runway (404) from one out of reach (200). Files are never touched here.
  */
+import pLimit from 'p-limit';
 import type { AssetsClient } from '../api/client.js';
 import type { Task } from '../api/parse-task.js';
 import { AbortError, ApiError } from '../errors.js';
@@ -13,6 +14,7 @@ import { iterateTasks } from '../source/tasks.js';
 import { type GenerationRecord, recordOfTask, urlKey } from '../store/generation.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Asset, MediaType } from '../types.js';
+import { describe } from './refusal.js';
 
 /** What a task contributes to a record; the rest (its artifacts, their signed URLs) is not kept in memory. */
 type TaskPart = Pick<Task, 'taskType' | 'name' | 'createdAt' | 'options' | 'artifacts'>;
@@ -123,7 +125,7 @@ export class GenerationKeeper {
       } catch (error) {
         if (this.signal.aborted) throw new AbortError();
         reason =
-          error instanceof ApiError && error.status === 404 ? 'the task is gone on Runway' : oneLine(error);
+          error instanceof ApiError && error.status === 404 ? 'the task is gone on Runway' : describe(error);
       }
       if (task) return keep(taskId, task);
       const record: GenerationRecord = { taskId, state: 'missing', readAt: new Date().toISOString(), reason };
@@ -219,11 +221,6 @@ function partOf(task: Task): TaskPart {
   };
 }
 
-function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1');
-}
-
 /** Runs `work` over `items`, at most `limit` at a time; stops taking items on abort. */
 async function inParallel<T>(
   items: readonly T[],
@@ -231,9 +228,6 @@ async function inParallel<T>(
   signal: AbortSignal,
   work: (item: T) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && !signal.aborted) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const slots = pLimit(limit);
+  await Promise.all(items.map((item) => slots(async () => (signal.aborted ? undefined : work(item)))));
 }
