@@ -1,12 +1,16 @@
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ApiRequester } from '../src/api/request.js';
+import { ApiRequester, type RequesterOptions } from '../src/api/request.js';
 import { ApiError, MalformedResponseError } from '../src/errors.js';
 import { RateGate, type RetryInfo } from '../src/retry.js';
 
 const BASE = 'https://api.example.test';
 
-function requester(onRetry?: (info: RetryInfo) => void, gate = new RateGate()) {
+function requester(
+  onRetry?: (info: RetryInfo) => void,
+  gate = new RateGate(),
+  extra: Partial<RequesterOptions> = {},
+) {
   return new ApiRequester({
     base: new URL(BASE),
     token: 'tok-1',
@@ -16,6 +20,7 @@ function requester(onRetry?: (info: RetryInfo) => void, gate = new RateGate()) {
     backoffBaseMs: 1,
     gate,
     onRetry,
+    ...extra,
   });
 }
 
@@ -83,16 +88,7 @@ describe('ApiRequester', () => {
 describe('what a refusal says (issue 17, items 8 and 14)', () => {
   it('quotes the API, without the token in any form it may be echoed in', async () => {
     const token = 'tok-1:secret/part';
-    const api = new ApiRequester({
-      base: new URL(BASE),
-      token,
-      timeoutMs: 5000,
-      retries: 0,
-      maxRetryAfterMs: 50,
-      backoffBaseMs: 1,
-      gate: new RateGate(),
-      onRetry: undefined,
-    });
+    const api = requester(undefined, new RateGate(), { token, retries: 0 });
     nock(BASE)
       .get('/v1/x')
       .query(true)
@@ -105,16 +101,7 @@ describe('what a refusal says (issue 17, items 8 and 14)', () => {
   });
 
   it('a 404 under a base URL with a path points at --base-url', async () => {
-    const api = new ApiRequester({
-      base: new URL(`${BASE}/v1/`),
-      token: 'tok-1',
-      timeoutMs: 5000,
-      retries: 0,
-      maxRetryAfterMs: 50,
-      backoffBaseMs: 1,
-      gate: new RateGate(),
-      onRetry: undefined,
-    });
+    const api = requester(undefined, new RateGate(), { base: new URL(`${BASE}/v1/`), retries: 0 });
     nock(BASE).get('/v1/v1/runwayml/assets/').query(true).reply(404, { error: 'Not found', code: 404 });
     const error = (await api
       .get('v1/runwayml/assets/', new URLSearchParams())
