@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { didYouMean } from './commands/args.js';
 import { installLastResort } from './commands/last-resort.js';
-import { RunwayBackupError, UsageError, withoutToken } from './errors.js';
+import { firstLine, RunwayBackupError, UsageError, withoutToken } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export const HELP = `runway-backup: back up a RunwayML account's media through useapi.net, resumably.
@@ -113,8 +113,7 @@ function unknownCommand(command: string): string {
 /** One line for any error: the message of our own errors, a generic line (no stack) for anything else. */
 function errorLine(error: unknown): string {
   if (error instanceof RunwayBackupError) return error.message;
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  return `unexpected error: ${message}`;
+  return `unexpected error: ${firstLine(error)}`;
 }
 
 async function main(): Promise<void> {

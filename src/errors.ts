@@ -136,6 +136,12 @@ export function withoutToken(text: string, token: string | undefined): string {
   return out;
 }
 
+/** The first line of an error's message (or of what was thrown): a library's message may carry a dump below it. */
+export function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? '';
+}
+
 /** Removes the query string and fragment of a URL so that signatures never reach a message. */
 export function redactUrl(url: string): string {
   try {

@@ -4,7 +4,7 @@
  * exit code 1, indistinguishable from "some files failed". Here it becomes one line on stderr, without the token,
  * and the documented exit code 70 (EX_SOFTWARE: a bug; README "Exit codes").
  */
-import { withoutToken } from '../errors.js';
+import { firstLine, withoutToken } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 
 export function installLastResort(
@@ -17,9 +17,8 @@ export function installLastResort(
   const handler = (error: unknown): void => {
     if (ended) return;
     ended = true;
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error).split('\n')[0];
     write(
-      `runway-backup: internal error: ${withoutToken(message ?? '', token)} (a bug: please report it; RUNWAY_BACKUP_DEBUG=1 shows where)\n`,
+      `runway-backup: internal error: ${withoutToken(firstLine(error), token)} (a bug: please report it; RUNWAY_BACKUP_DEBUG=1 shows where)\n`,
     );
     if (debug && error instanceof Error && error.stack) write(`${withoutToken(error.stack, token)}\n`);
     exit(EXIT.internal);

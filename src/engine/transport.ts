@@ -7,7 +7,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import got, { RequestError } from 'got';
-import { DownloadError } from '../errors.js';
+import { DownloadError, firstLine } from '../errors.js';
 
 export interface TransportRequest {
   url: string;
@@ -54,7 +54,7 @@ const cdn = got.extend({
 function networkError(error: unknown): DownloadError {
   if (error instanceof DownloadError) return error;
   const code = error instanceof RequestError ? error.code : (error as NodeJS.ErrnoException)?.code;
-  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  const message = firstLine(error);
   return new DownloadError('ERR_DOWNLOAD_NETWORK', `${code ?? 'network error'}: ${message}`, {
     retryable: true,
     cause: error,

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { firstLine } from '../errors.js';
 import { printable } from '../report/format.js';
 import { MANIFEST_NAME } from '../store/manifest.js';
 import { GALLERY_NAME, writeGallery } from './write.js';
@@ -21,6 +22,6 @@ export async function refreshGallery(out: string, changed: boolean): Promise<str
     const result = await writeGallery({ out });
     return `gallery: ${printable(result.file)}`;
   } catch (error) {
-    return `warning: the gallery was not updated: ${printable((error as Error).message.split('\n')[0] ?? '')}`;
+    return `warning: the gallery was not updated: ${printable(firstLine(error))}`;
   }
 }

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ManifestCorruptError, RunwayBackupError, withoutToken } from '../errors.js';
+import { firstLine, ManifestCorruptError, RunwayBackupError, withoutToken } from '../errors.js';
 import { isRefusal } from '../exit-codes.js';
 import { ensureDir } from '../fsutil.js';
 import type { BackupSummary } from '../run/accounting.js';
@@ -94,10 +94,7 @@ export function outcomeOf(
 /** One line, without the token, for an error that stopped a run. */
 export function describeError(error: unknown, token?: string): { code: string; message: string } {
   const code = error instanceof RunwayBackupError ? error.code : 'ERR_UNEXPECTED';
-  let message = withoutToken(
-    (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '',
-    token,
-  );
+  let message = withoutToken(firstLine(error), token);
   if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE - 1)}…`;
   return { code, message };
 }

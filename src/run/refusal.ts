@@ -1,5 +1,5 @@
 // How one run tells a refused account from a failed run, and says an error in one line without credentials.
-import { ApiError } from '../errors.js';
+import { ApiError, firstLine } from '../errors.js';
 
 /**
  * Errors that end one account's listing but not the other accounts' backups: the API refusing that account
@@ -11,7 +11,6 @@ export function isAccountRefusal(error: unknown): error is ApiError {
 }
 
 export function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
   // Our messages already redact URLs; a library's may not, and a signed URL's query is a credential.
-  return (message.split('\n')[0] ?? message).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
+  return firstLine(error).replace(/(https?:\/\/[^\s?#]+)[?#]\S*/g, '$1?…');
 }
